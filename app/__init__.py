@@ -1,0 +1,44 @@
+"""Wangge: grid-governance maps on PostGIS.
+
+``create_app`` is the only entry point: configuration -> extensions -> blueprints -> CLI.
+Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    from app.config import from_environment
+
+    app.config.update(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    from app import auth, cli, extensions, models  # noqa: F401  (models register tables)
+    from app.api import bp as api_bp
+    from app.api.errors import register_error_handlers
+    from app.web import bp as web_bp
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
+    extensions.csrf.init_app(app)
+    extensions.babel.init_app(app)
+    auth.init_app(app)
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    register_error_handlers(app)
+    app.cli.add_command(cli.wangge)
+    return app

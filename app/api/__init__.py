@@ -1,0 +1,25 @@
+"""The JSON API under /api/v1: parse -> one service call -> serialize."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_login import current_user
+
+from app.auth import bearer_authenticated
+from app.errors import Unauthorized
+from app.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def require_login() -> None:
+    if not current_user.is_authenticated:
+        raise Unauthorized("Log in, or send 'Authorization: Bearer <token>'.")
+    # Browser sessions must prove the request came from our pages; token clients need not.
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not bearer_authenticated():
+        csrf.protect()
+
+
+from app.api import areas, households, locate  # noqa: E402,F401  (routes register on bp)

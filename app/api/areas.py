@@ -1,0 +1,2 @@
+"""placeholder"""
+from app.api import bp  # noqa: F401

@@ -1,0 +1,49 @@
+"""Settings, read from the environment once, when the app is created."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://wangge:wangge@127.0.0.1:5432/wangge"
+DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILES_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+
+
+def _secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder.
+
+    Several gunicorn workers must share the key or sessions break between them.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str) -> dict:
+    tiles = os.environ.get("WANGGE_TILES", DEFAULT_TILES).strip()
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": _secret_key(instance_path),
+        "WANGGE_TILES": tiles,
+        "WANGGE_TILES_ATTRIBUTION": os.environ.get(
+            "WANGGE_TILES_ATTRIBUTION",
+            DEFAULT_TILES_ATTRIBUTION if tiles == DEFAULT_TILES else "",
+        ),
+        # Request bodies above this are refused with 413 before they are read.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("WANGGE_MAX_UPLOAD_MB", "32")) * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Largest polygon a planner or an import may send, in vertices.
+        "WANGGE_MAX_VERTICES": 10_000,
+    }

@@ -1,0 +1,1 @@
+"""Data access: functions that take a Session and return models or plain data."""

@@ -1,8 +1,199 @@
-"""The `flask --app app wangge` command group."""
+"""The `flask --app app wangge` command group: thin wrappers that call one service each."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from dataclasses import asdict
+from functools import wraps
+from pathlib import Path
 
 import click
+from tqdm import tqdm
+
+from app.errors import WanggeError
+from app.extensions import db
+from app.models import LEVEL_VALUES, Role
+from geo.crs import SUPPORTED_CRS
+
+MAX_DETAIL_LINES = 50
+
+
+def reports_errors(command):
+    """Turn a service's error into a CLI error with its reason and every listed fault."""
+
+    @wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except WanggeError as exc:
+            db.session.rollback()
+            lines = [exc.message]
+            details = exc.details if isinstance(exc.details, list) else []
+            for fault in details[:MAX_DETAIL_LINES]:
+                lines.append("  " + describe_fault(fault))
+            if len(details) > MAX_DETAIL_LINES:
+                lines.append(f"  … and {len(details) - MAX_DETAIL_LINES} more")
+            raise click.ClickException("\n".join(lines)) from None
+
+    return wrapped
+
+
+def describe_fault(fault: dict) -> str:
+    where = ", ".join(f"{k} {fault[k]}" for k in ("row", "feature", "field") if k in fault)
+    location = f" at {fault['location'][0]:.6f},{fault['location'][1]:.6f}" if fault.get("location") else ""
+    return f"{where}: {fault.get('message', fault.get('reason'))}{location}"
+
+
+@contextmanager
+def progress_bar(description: str):
+    """A tqdm bar driven by services' ``progress(done, total)`` callbacks."""
+    bar = tqdm(desc=description, unit="", file=sys.stderr, dynamic_ncols=True)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def print_moves(moves, limit: int = 20) -> None:
+    for move in moves[:limit]:
+        click.echo(f"  {move.from_grid or '(uncovered)'} -> {move.to_grid or '(uncovered)'}: "
+                   f"{move.households}")
+    if len(moves) > limit:
+        click.echo(f"  … {len(moves) - limit} more grid pairs")
 
 
 @click.group()
 def wangge() -> None:
     """Wangge grid-governance commands."""
+
+
+@wangge.command("assign")
+@click.option("--all", "all_", is_flag=True, help="Reassign every household.")
+@click.option("--area", "area_code", help="Reassign the households inside this area only.")
+@reports_errors
+def assign_command(all_: bool, area_code: str | None) -> None:
+    """(Re)assign households to the grids that cover them."""
+    from app.services import assignment
+
+    if all_ == bool(area_code):
+        raise click.UsageError("Give exactly one of --all or --area CODE.")
+    if all_:
+        result = assignment.assign_all(db.session)
+    else:
+        result = assignment.assign_area(db.session, area_code).households
+    click.echo(f"assigned {result.assigned}, uncovered {result.uncovered}, moved {result.moved} "
+               f"(of {result.candidates} households)")
+    print_moves(result.moves)
+
+
+@wangge.command("import-areas")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--level", required=True, type=click.Choice(LEVEL_VALUES))
+@click.option("--crs", default="wgs84", type=click.Choice(SUPPORTED_CRS, case_sensitive=False))
+@click.option("--parent", "parent_code", help="Code of the parent area of every feature.")
+@click.option("--code-field", help="Property holding each area's code (else codes are generated).")
+@click.option("--name-field", help="Property holding each area's name.")
+@reports_errors
+def import_areas_command(file, level, crs, parent_code, code_field, name_field) -> None:
+    """Import areas from GeoJSON, GeoPackage or a zipped Shapefile; all or nothing."""
+    from app.services.imports import import_areas
+
+    with progress_bar("checking and importing areas") as progress:
+        result = import_areas(
+            db.session, file, level=level, crs=crs, parent_code=parent_code,
+            code_field=code_field, name_field=name_field, progress=progress,
+        )
+    click.echo(f"imported {len(result.codes)} {level} areas: {', '.join(result.codes[:10])}"
+               + (" …" if len(result.codes) > 10 else ""))
+    if result.reassignment:
+        h = result.reassignment.households
+        click.echo(f"households reassigned: {h.moved} moved, {h.uncovered} uncovered")
+
+
+@wangge.command("import-households")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", default="wgs84", type=click.Choice(SUPPORTED_CRS, case_sensitive=False))
+@reports_errors
+def import_households_command(file, crs) -> None:
+    """Import households from CSV, GeoPackage or GeoJSON; bad rows are listed, none imported."""
+    from app.services.imports import import_households
+
+    with progress_bar("importing households") as progress:
+        result = import_households(db.session, file, crs=crs, progress=progress)
+    click.echo(f"imported {result.imported} households: {result.assigned} assigned to grids, "
+               f"{result.uncovered} in no grid")
+
+
+@wangge.command("coverage")
+@click.option("--area", "area_code", help="Only this area (and what lies below it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@reports_errors
+def coverage_command(area_code: str | None, as_json: bool) -> None:
+    """Overlaps, gaps, children outside parents, uncovered households, grids without a worker."""
+    from app.services.coverage import coverage_report
+
+    report = coverage_report(db.session, area_code)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for line in report.summary_lines():
+        click.echo(line)
+
+
+@wangge.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--area", "area_code", help="Area the user is responsible for.")
+@click.option("--password", required=True, prompt=True, hide_input=True)
+@click.option("--name", "display_name", help="Display name (defaults to the username).")
+@reports_errors
+def create_user_command(username, role, area_code, password, display_name) -> None:
+    """Create a user with a role."""
+    from app.services.auth import create_user
+
+    user = create_user(db.session, username, role=role, password=password,
+                       area_code=area_code, display_name=display_name)
+    db.session.commit()
+    click.echo(f"created {user.role} {user.username}")
+
+
+@wangge.command("issue-token")
+@click.argument("username")
+@reports_errors
+def issue_token_command(username: str) -> None:
+    """Issue an API bearer token (shown once)."""
+    from app.services.auth import issue_token
+
+    token = issue_token(db.session, username)
+    db.session.commit()
+    click.echo(token)
+
+
+@wangge.command("demo")
+@click.option("--households", default=50_000, show_default=True, type=click.IntRange(100, 1_000_000))
+@click.option("--seed", default=20220905, show_default=True, type=int)
+@reports_errors
+def demo_command(households: int, seed: int) -> None:
+    """Build the Langzhong demo city (idempotent) and print the demo accounts."""
+    from app.services.demo import DEMO_PASSWORD, build_demo
+
+    with progress_bar("building the demo city") as progress:
+        summary = build_demo(db.session, households=households, seed=seed, progress=progress)
+    if summary.created:
+        click.echo("demo city built:")
+    else:
+        click.echo("demo city already present (nothing changed):")
+    for key, value in asdict(summary).items():
+        if key not in ("created", "accounts"):
+            click.echo(f"  {key}: {value}")
+    click.echo(f"demo accounts (password: {DEMO_PASSWORD}):")
+    for username, role in summary.accounts:
+        click.echo(f"  {username:<12} {role}")

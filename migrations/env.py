@@ -9,7 +9,7 @@ from geoalchemy2 import alembic_helpers
 
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging_config"):
-    fileConfig(config.config_file_name)
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

@@ -1,2 +1,20 @@
-"""placeholder"""
-from app.api import bp  # noqa: F401
+"""GET /api/v1/locate: which grid and who is responsible for a point."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import jsonify, request
+
+from app.api import bp
+from app.extensions import db
+from app.services.locate import locate
+
+
+@bp.get("/locate")
+def locate_view():
+    args = request.args
+    location = locate(db.session, args.get("lon"), args.get("lat"), args.get("crs"))
+    body = asdict(location)
+    body["covered"] = location.grid is not None
+    return jsonify(body)

@@ -1,0 +1,57 @@
+"""Parsing query parameters into typed values, with the reason when they are wrong."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.errors import BadRequest
+
+MAX_PAGE = 1000
+
+
+def page() -> tuple[int, int]:
+    """(limit, offset) from ?limit=&offset=, limit 1..1000 (default 100)."""
+    limit = integer("limit", 100)
+    offset = integer("offset", 0)
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}.", details={"field": "limit"})
+    if offset < 0:
+        raise BadRequest("offset must not be negative.", details={"field": "offset"})
+    return limit, offset
+
+
+def integer(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {raw!r}.", details={"field": name})
+
+
+def bbox() -> tuple[float, float, float, float] | None:
+    raw = request.args.get("bbox")
+    if not raw:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise BadRequest(
+            "bbox must be four numbers: minlon,minlat,maxlon,maxlat.", details={"field": "bbox"}
+        )
+    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+        raise BadRequest(
+            "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90.",
+            details={"field": "bbox"},
+        )
+    return x0, y0, x1, y1
+
+
+def page_links(total: int, limit: int, offset: int) -> dict:
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < total else None,
+    }

@@ -1,0 +1,157 @@
+"""Reading areas; GeoJSON is produced in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import Area
+
+_FEATURE = """
+    json_build_object(
+        'type', 'Feature',
+        'id', a.code,
+        'geometry', ST_AsGeoJSON(a.geom, 7)::json,
+        'properties', json_build_object(
+            'code', a.code, 'name', a.name, 'level', a.level,
+            'parent', p.code, 'version', a.version,
+            'valid_from', a.valid_from, 'valid_to', a.valid_to
+        )
+    )
+"""
+
+
+def live_area(session: Session, code: str) -> Area | None:
+    return session.scalar(select(Area).where(Area.code == code, Area.valid_to.is_(None)))
+
+
+def area_by_code(session: Session, code: str) -> Area | None:
+    return session.scalar(select(Area).where(Area.code == code))
+
+
+def area_features(
+    session: Session,
+    *,
+    level: str | None = None,
+    parent_code: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    grid_ids: frozenset[int] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict], int]:
+    """Live areas as GeoJSON features (ordered by code) and the total that matched."""
+    where = ["a.valid_to IS NULL"]
+    params: dict = {"limit": limit, "offset": offset}
+    if level:
+        where.append("a.level = :level")
+        params["level"] = level
+    if parent_code:
+        where.append("p.code = :parent")
+        params["parent"] = parent_code
+    if bbox:
+        where.append("a.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    if grid_ids is not None:
+        # A restricted user sees their grids and the areas above them.
+        where.append(
+            "(a.level NOT IN ('grid', 'microgrid') OR a.id = ANY(:grid_ids) "
+            "OR a.parent_id = ANY(:grid_ids))"
+        )
+        params["grid_ids"] = list(grid_ids)
+    sql_where = " AND ".join(where)
+    total = session.scalar(
+        text(f"SELECT count(*) FROM areas a LEFT JOIN areas p ON p.id = a.parent_id WHERE {sql_where}"),
+        params,
+    )
+    rows = session.scalars(
+        text(
+            f"""
+            SELECT {_FEATURE} FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
+            WHERE {sql_where} ORDER BY a.code LIMIT :limit OFFSET :offset
+            """
+        ),
+        params,
+    )
+    return list(rows), total or 0
+
+
+def area_feature(session: Session, code: str) -> dict | None:
+    return session.scalar(
+        text(
+            f"SELECT {_FEATURE} FROM areas a LEFT JOIN areas p ON p.id = a.parent_id "
+            "WHERE a.code = :code"
+        ),
+        {"code": code},
+    )
+
+
+CODE_LENGTHS = {"district": 6, "street": 9, "community": 12, "grid": 15, "microgrid": 17}
+
+
+def district_union_wkb(session: Session) -> bytes | None:
+    """The union of live district boundaries, for checking that input lies inside them."""
+    return session.scalar(
+        text(
+            "SELECT ST_AsBinary(ST_Union(geom)) FROM areas "
+            "WHERE level = 'district' AND valid_to IS NULL"
+        )
+    )
+
+
+def max_child_sequence(session: Session, parent_code: str, level: str) -> int:
+    """Largest sequence number ever used under a parent (retired children included)."""
+    width = CODE_LENGTHS[level] - len(parent_code)
+    value = session.scalar(
+        text(
+            "SELECT max(substr(code, :start)::int) FROM areas "
+            "WHERE code LIKE :prefix AND length(code) = :length AND level = :level"
+        ),
+        {"start": len(parent_code) + 1, "prefix": parent_code + "%",
+         "length": len(parent_code) + width, "level": level},
+    )
+    return value or 0
+
+
+def existing_codes(session: Session, codes: list[str]) -> set[str]:
+    if not codes:
+        return set()
+    return set(session.scalars(text("SELECT code FROM areas WHERE code = ANY(:c)"), {"c": codes}))
+
+
+def parents_containing(session: Session, level: str, points_wkb: list[bytes]) -> list[int | None]:
+    """For each point, the live area of ``level`` covering it (smallest code on an edge)."""
+    rows = session.execute(
+        text(
+            """
+            SELECT p.ord, a.id FROM unnest(CAST(:points AS bytea[])) WITH ORDINALITY AS p(wkb, ord)
+            LEFT JOIN LATERAL (
+                SELECT id FROM areas WHERE level = :level AND valid_to IS NULL
+                AND ST_Intersects(geom, ST_GeomFromWKB(p.wkb, 4326)) ORDER BY code LIMIT 1
+            ) a ON true ORDER BY p.ord
+            """
+        ),
+        {"points": points_wkb, "level": level},
+    )
+    return [r.id for r in rows]
+
+
+def sibling_overlaps(
+    session: Session, parent_id: int | None, level: str, geoms_wkb: list[bytes], min_area_m2: float
+) -> list[tuple[int, str, bytes]]:
+    """(index into geoms, existing sibling code, overlap WKB) for overlaps above a threshold."""
+    rows = session.execute(
+        text(
+            """
+            SELECT n.ord - 1 AS idx, a.code, ST_AsBinary(ST_Intersection(a.geom, n.geom)) AS wkb
+            FROM (SELECT ST_GeomFromWKB(w, 4326) AS geom, ord
+                  FROM unnest(CAST(:geoms AS bytea[])) WITH ORDINALITY AS t(w, ord)) n
+            JOIN areas a ON a.level = :level AND a.valid_to IS NULL
+                 AND a.parent_id IS NOT DISTINCT FROM :parent_id
+                 AND a.geom && n.geom AND ST_Relate(a.geom, n.geom, '2********')
+            WHERE ST_Area(ST_Intersection(a.geom, n.geom)::geography) > :min_area
+            ORDER BY n.ord, a.code
+            """
+        ),
+        {"geoms": geoms_wkb, "level": level, "parent_id": parent_id, "min_area": min_area_m2},
+    )
+    return [(r.idx, r.code, bytes(r.wkb)) for r in rows]

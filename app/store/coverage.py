@@ -1,0 +1,106 @@
+"""Grids with their figures, community outlines and uncovered households, for maps."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# ~1 m at Langzhong's latitude: invisible at street zoom, a third of the page weight.
+SIMPLIFY_DEGREES = 0.00001
+
+
+def grid_features(session: Session, grid_ids: frozenset[int] | None) -> list[dict]:
+    """Live grids as GeoJSON features with households, workers and community name."""
+    scope_sql = "" if grid_ids is None else "AND g.id = ANY(:grid_ids)"
+    return list(
+        session.scalars(
+            text(
+                f"""
+                SELECT json_build_object(
+                  'type', 'Feature',
+                  'geometry', ST_AsGeoJSON(
+                      ST_SimplifyPreserveTopology(g.geom, {SIMPLIFY_DEGREES}), 6)::json,
+                  'properties', json_build_object(
+                    'code', g.code, 'name', g.name, 'community', c.name,
+                    'workers', COALESCE(w.names, ''), 'has_worker', w.names IS NOT NULL,
+                    'households', COALESCE(n.households, 0)))
+                FROM areas g
+                LEFT JOIN areas c ON c.id = g.parent_id
+                LEFT JOIN (SELECT grid_id, count(*) AS households FROM household_grid
+                           GROUP BY grid_id) n ON n.grid_id = g.id
+                LEFT JOIN (SELECT wg.grid_id,
+                                  string_agg(u.display_name, '、' ORDER BY u.display_name) AS names
+                           FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
+                           GROUP BY wg.grid_id) w ON w.grid_id = g.id
+                WHERE g.level = 'grid' AND g.valid_to IS NULL {scope_sql}
+                ORDER BY g.code
+                """
+            ),
+            {} if grid_ids is None else {"grid_ids": list(grid_ids)},
+        )
+    )
+
+
+def community_features(session: Session, grid_ids: frozenset[int] | None) -> list[dict]:
+    scope_sql = (
+        ""
+        if grid_ids is None
+        else "AND c.id IN (SELECT parent_id FROM areas WHERE id = ANY(:grid_ids))"
+    )
+    return list(
+        session.scalars(
+            text(
+                f"""
+                SELECT json_build_object(
+                  'type', 'Feature',
+                  'geometry', ST_AsGeoJSON(
+                      ST_SimplifyPreserveTopology(c.geom, {SIMPLIFY_DEGREES}), 6)::json,
+                  'properties', json_build_object('code', c.code, 'name', c.name))
+                FROM areas c WHERE c.level = 'community' AND c.valid_to IS NULL {scope_sql}
+                ORDER BY c.code
+                """
+            ),
+            {} if grid_ids is None else {"grid_ids": list(grid_ids)},
+        )
+    )
+
+
+def uncovered_points(session: Session, limit: int) -> tuple[list[tuple[float, float]], int]:
+    """Positions (only) of households in no grid, at most ``limit``, and how many there are."""
+    total = session.scalar(
+        text(
+            "SELECT count(*) FROM households h WHERE NOT EXISTS "
+            "(SELECT 1 FROM household_grid hg WHERE hg.household_id = h.id)"
+        )
+    )
+    rows = session.execute(
+        text(
+            """
+            SELECT round(ST_X(h.geom)::numeric, 6)::float, round(ST_Y(h.geom)::numeric, 6)::float
+            FROM households h WHERE NOT EXISTS
+              (SELECT 1 FROM household_grid hg WHERE hg.household_id = h.id)
+            ORDER BY h.id LIMIT :limit
+            """
+        ),
+        {"limit": limit},
+    )
+    return [tuple(r) for r in rows], total or 0
+
+
+def live_bounds(session: Session, grid_ids: frozenset[int] | None) -> tuple | None:
+    """(minx, miny, maxx, maxy) of the live grids in scope, else of the communities."""
+    scope_sql = "" if grid_ids is None else "AND id = ANY(:grid_ids)"
+    row = session.execute(
+        text(
+            f"""
+            SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+              SELECT COALESCE(
+                (SELECT ST_Extent(geom) FROM areas WHERE level = 'grid' AND valid_to IS NULL
+                 {scope_sql}),
+                (SELECT ST_Extent(geom) FROM areas WHERE level IN ('community', 'district')
+                 AND valid_to IS NULL)) AS e) b
+            """
+        ),
+        {} if grid_ids is None else {"grid_ids": list(grid_ids)},
+    ).one()
+    return None if row[0] is None else tuple(float(v) for v in row)

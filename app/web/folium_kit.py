@@ -1,0 +1,121 @@
+"""Building blocks shared by the Folium maps: base map, legend, classing, rendering."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import folium
+import mapclassify
+import numpy as np
+from branca.element import MacroElement, Template
+from flask import current_app, url_for
+from markupsafe import Markup
+
+from app.web.assets import self_host
+
+# ColorBrewer YlOrRd, light to dark.
+MAX_JENKS = 500
+SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+
+
+def new_map(bounds: tuple[float, float, float, float] | None, **kwargs) -> folium.Map:
+    """A map with the configured basemap (``WANGGE_TILES``; ``none`` for no basemap)."""
+    tiles = current_app.config["WANGGE_TILES"]
+    m = folium.Map(tiles=None, control_scale=True, **kwargs)
+    if tiles.lower() != "none":
+        folium.TileLayer(
+            tiles=tiles,
+            attr=current_app.config["WANGGE_TILES_ATTRIBUTION"] or "basemap",
+            name="底图",
+            max_zoom=19,
+        ).add_to(m)
+    if bounds:
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return m
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Upper bounds of each class and their colours (as many colours as classes)."""
+
+    bins: list[float]
+    colors: list[str]
+
+    def color(self, value: float) -> str:
+        index = int(np.searchsorted(self.bins, value, side="left"))
+        return self.colors[min(index, len(self.colors) - 1)]
+
+    def labels(self, minimum: float) -> list[str]:
+        lows = [minimum] + [b + 1 for b in self.bins[:-1]]
+        return [
+            f"{int(lo)}" if lo == hi else f"{int(lo)}–{int(hi)}"
+            for lo, hi in zip(lows, self.bins)
+        ]
+
+
+def classify(values: list[float], k: int = 5) -> Classes:
+    """Fisher-Jenks natural breaks (fewer classes when there are fewer distinct values).
+
+    Fisher-Jenks is quadratic, so above ``MAX_JENKS`` values it runs on evenly spaced
+    quantiles of the sorted values: deterministic, and the breaks barely move.
+    """
+    distinct = np.unique(values)
+    if len(distinct) == 0:
+        return Classes([0.0], SEQUENTIAL[:1])
+    k = int(min(k, len(distinct)))
+    if k == 1:
+        return Classes([float(distinct[0])], SEQUENTIAL[-1:])
+    sample = np.asarray(values, dtype=float)
+    if len(sample) > MAX_JENKS:
+        sample = np.quantile(sample, np.linspace(0, 1, MAX_JENKS))
+    with warnings.catch_warnings():  # mapclassify suggests numba; the sample is small
+        warnings.simplefilter("ignore", UserWarning)
+        bins = [float(b) for b in mapclassify.FisherJenks(sample, k=k).bins]
+    colors = SEQUENTIAL[-k:] if k < len(SEQUENTIAL) else SEQUENTIAL
+    return Classes(bins, colors)
+
+
+class Legend(MacroElement):
+    """A fixed legend box: a title and (swatch, label) rows; Chinese labels by default."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <div class="wangge-legend" role="group" aria-label="{{ this.title }}"
+             style="position:absolute; z-index:1000; {{ this.position }}; background:#fff;
+                    padding:6px 10px; border-radius:4px; box-shadow:0 1px 4px rgba(0,0,0,.3);
+                    font:12px/1.5 sans-serif; max-width:14rem;">
+          <strong>{{ this.title }}</strong>
+          {% for swatch, label in this.entries %}
+          <div><span style="display:inline-block; width:14px; height:14px; margin-right:6px;
+                 vertical-align:middle; {{ swatch }}"></span>{{ label }}</div>
+          {% endfor %}
+        </div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, entries: list[tuple[str, str]], position: str = "bottom:24px; right:10px"):
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        self.entries = entries
+        self.position = position
+
+
+@dataclass(frozen=True)
+class MapParts:
+    header: Markup
+    html: Markup
+    script: Markup
+
+
+def render(m: folium.Map) -> MapParts:
+    """Render a map into parts for our page template, every asset served by the app."""
+    self_host(m, lambda path: url_for("static", filename=path))
+    root = m.get_root()
+    root.render()
+    return MapParts(
+        Markup(root.header.render()), Markup(root.html.render()), Markup(root.script.render())
+    )

@@ -1,0 +1,17 @@
+"""Map pages."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from app.auth import current_scope
+from app.extensions import db
+from app.services.coverage_map import coverage_map_data
+from app.web import bp
+from app.web.coverage_map import coverage_map
+
+
+@bp.get("/map/coverage")
+def coverage_map_page():
+    data = coverage_map_data(db.session, current_scope())
+    return render_template("map.html", title="网格覆盖", parts=coverage_map(data), data=data)

@@ -1,0 +1,114 @@
+"""Bulk and incremental assignment in PostGIS, on a 2x2 block of known grids."""
+
+from __future__ import annotations
+
+from geoalchemy2.shape import from_shape
+from shapely import box
+from sqlalchemy import func, select, text
+
+from app.models import Area, HouseholdGridHistory
+from app.services import assignment
+from tests.factories import STEP, X0, Y0, add_households, build_world, current_grid_codes
+
+NW, NE, SW, SE = (f"511381001001{i:03d}" for i in range(1, 5))
+
+
+def test_bulk_assigns_each_household_to_the_grid_covering_it(session):
+    build_world(session)
+    ids = add_households(
+        session,
+        [
+            (X0 + 0.005, Y0 + 0.015),  # NW
+            (X0 + 0.015, Y0 + 0.015),  # NE
+            (X0 + 0.005, Y0 + 0.005),  # SW
+            (X0 + 0.015, Y0 + 0.005),  # SE
+            (X0 + 0.015, Y0 + 0.006),  # SE
+            (X0 - 0.02, Y0 - 0.02),  # in the district, in no grid
+        ],
+    )
+    result = assignment.assign_all(session)
+    assert (result.candidates, result.assigned, result.uncovered, result.moved) == (6, 5, 1, 5)
+    assert current_grid_codes(session, ids) == dict(zip(ids, [NW, NE, SW, SE, SE, None]))
+    moves = {(m.from_grid, m.to_grid): m.households for m in result.moves}
+    assert moves == {(None, NW): 1, (None, NE): 1, (None, SW): 1, (None, SE): 2}
+
+
+def test_points_on_shared_edges_and_corners_go_to_the_smallest_code(session):
+    build_world(session)
+    ids = add_households(
+        session,
+        [
+            (X0 + STEP, Y0 + 0.015),  # edge NW|NE
+            (X0 + 0.015, Y0 + STEP),  # edge NE|SE
+            (X0 + STEP, Y0 + STEP),  # corner of all four
+            (X0 + 0.015, Y0 + 2 * STEP),  # outer edge of NE only
+        ],
+    )
+    assignment.assign_all(session)
+    assert current_grid_codes(session, ids) == dict(zip(ids, [NW, NE, NW, NE]))
+
+
+def test_second_bulk_run_moves_nothing_and_writes_no_history(session):
+    build_world(session)
+    add_households(session, [(X0 + 0.005, Y0 + 0.005)] * 3)
+    assignment.assign_all(session)
+    again = assignment.assign_all(session)
+    assert (again.assigned, again.moved, again.moves) == (3, 0, [])
+    assert session.scalar(select(func.count()).select_from(HouseholdGridHistory)) == 0
+
+
+def test_incremental_reassignment_touches_only_the_changed_region(session):
+    world = build_world(session)
+    in_strip = add_households(session, [(X0 + 0.0125, Y0 + 0.005)] * 4)  # SE, x in (0.011, 0.014)
+    elsewhere = add_households(session, [(X0 + 0.005, Y0 + 0.015), (X0 + 0.018, Y0 + 0.005)])
+    assignment.assign_all(session)
+
+    # Move the SW|SE edge east by 0.004 degrees: the strip [0.010, 0.014] becomes SW.
+    sym = session.scalar(
+        text("SELECT ST_AsEWKT(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"),
+        {"x0": X0 + STEP, "y0": Y0, "x1": X0 + 0.014, "y1": Y0 + STEP},
+    )
+    session.execute(
+        text("UPDATE areas SET geom = ST_Multi(ST_GeomFromText(:wkt, 4326)) WHERE id = :id"),
+        [
+            {"id": world.grids["SW"].id, "wkt": box(X0, Y0, X0 + 0.014, Y0 + STEP).wkt},
+            {"id": world.grids["SE"].id, "wkt": box(X0 + 0.014, Y0, X0 + 0.02, Y0 + STEP).wkt},
+        ],
+    )
+    result = assignment.reassign_region(session, sym)
+    assert result.households.candidates == 4
+    assert result.households.moved == 4
+    assert [(m.from_grid, m.to_grid, m.households) for m in result.households.moves] == [
+        (SE, SW, 4)
+    ]
+    codes = current_grid_codes(session, in_strip + elsewhere)
+    assert [codes[i] for i in in_strip] == [SW] * 4
+    assert [codes[i] for i in elsewhere] == [NW, SE]
+    history = session.execute(
+        select(HouseholdGridHistory.household_id, HouseholdGridHistory.grid_id)
+    ).all()
+    assert sorted(h for h, _ in history) == sorted(in_strip)
+    assert {g for _, g in history} == {world.grids["SE"].id}
+
+
+def test_retiring_a_grid_leaves_its_households_uncovered(session):
+    world = build_world(session)
+    ids = add_households(session, [(X0 + 0.005, Y0 + 0.015)] * 2)
+    assignment.assign_all(session)
+    nw = world.grids["NW"]
+    region = session.scalar(select(func.ST_AsEWKT(nw.geom)))
+    session.execute(text("UPDATE areas SET valid_to = now() + interval '1 second' WHERE id = :id"),
+                    {"id": nw.id})
+    result = assignment.reassign_region(session, region)
+    assert (result.households.uncovered, result.households.moved) == (2, 2)
+    assert current_grid_codes(session, ids) == {i: None for i in ids}
+
+
+def test_assign_area_reassigns_inside_that_area_only(session):
+    world = build_world(session)
+    ids = add_households(session, [(X0 + 0.005, Y0 + 0.005)])
+    result = assignment.assign_area(session, world.community.code)
+    assert result.households.assigned == 1
+    assert current_grid_codes(session, ids) == {ids[0]: SW}
+
+

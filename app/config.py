@@ -37,6 +37,10 @@ def from_environment(instance_path: str) -> dict:
             "WANGGE_TILES_ATTRIBUTION",
             DEFAULT_TILES_ATTRIBUTION if tiles == DEFAULT_TILES else "",
         ),
+        # Tianditu serves {s} as t0..t7; OpenStreetMap-style servers as a, b, c.
+        "WANGGE_TILES_SUBDOMAINS": os.environ.get(
+            "WANGGE_TILES_SUBDOMAINS", "01234567" if "tianditu" in tiles else "abc"
+        ),
         # Request bodies above this are refused with 413 before they are read.
         "MAX_CONTENT_LENGTH": int(os.environ.get("WANGGE_MAX_UPLOAD_MB", "32")) * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from geoalchemy2.shape import from_shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import BadRequest, InvalidData
@@ -215,7 +215,7 @@ def _check_topology(session, level, items, faults) -> None:
                            "location": [spot.x, spot.y], "path": None})
 
 
-def import_areas(
+def load_areas(
     session: Session,
     path: Path,
     *,
@@ -228,7 +228,7 @@ def import_areas(
     actor_id: int | None = None,
     progress: Progress = _no_progress,
 ) -> AreaImport:
-    """Check every feature of a file and import them all, or none (with every fault listed)."""
+    """Check every feature of a file and add them all, or none; the caller commits."""
     if level not in LEVEL_VALUES:
         raise BadRequest(f"Unknown level {level!r}; expected one of {', '.join(LEVEL_VALUES)}.")
     try:
@@ -255,9 +255,15 @@ def import_areas(
     if level == Level.GRID.value:
         region = shapely.to_wkt(shapely.union_all([c.geom for c in candidates]))
         reassignment = reassign_region(session, f"SRID=4326;{region}", actor_id=actor_id)
-    session.commit()
     progress(4, 4)
     return AreaImport([a.code for a in areas], reassignment)
+
+
+def import_areas(session: Session, path: Path, **options) -> AreaImport:
+    """Import every feature of a file, or none (with every fault listed), in one transaction."""
+    result = load_areas(session, path, **options)
+    session.commit()
+    return result
 
 
 # --- households ----------------------------------------------------------------------------
@@ -357,6 +363,15 @@ def import_households(
     session: Session, path: Path, *, crs: str = "wgs84", progress: Progress = _no_progress
 ) -> HouseholdImport:
     """Check every row and import them all, or none (listing each bad row and why)."""
+    result = load_households(session, path, crs=crs, progress=progress)
+    session.commit()
+    return result
+
+
+def load_households(
+    session: Session, path: Path, *, crs: str = "wgs84", progress: Progress = _no_progress
+) -> HouseholdImport:
+    """Check every row and add them all, or none; the caller commits."""
     try:
         system = geocrs.parse_crs(crs)
     except ValueError as exc:
@@ -372,11 +387,4 @@ def import_households(
     )
     imported = household_store.copy_households(session, rows, len(frame), progress)
     result = assign_households(session, "SELECT household_id FROM imported_households", {})
-    session.commit()
     return HouseholdImport(imported, result.assigned, result.uncovered)
-
-
-def count_areas(session: Session, level: str) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Area).where(Area.level == level, Area.valid_to.is_(None))
-    )

@@ -104,3 +104,60 @@ def live_bounds(session: Session, grid_ids: frozenset[int] | None) -> tuple | No
         {} if grid_ids is None else {"grid_ids": list(grid_ids)},
     ).one()
     return None if row[0] is None else tuple(float(v) for v in row)
+
+
+def live_areas_under(session: Session, root_code: str | None) -> list:
+    """(id, code, name, level, parent_id, wkb) of live areas at or below a root (or all)."""
+    if root_code is None:
+        sql = "SELECT id, code, name, level, parent_id, ST_AsBinary(geom) AS wkb FROM areas " \
+              "WHERE valid_to IS NULL ORDER BY code"
+        return list(session.execute(text(sql)))
+    return list(
+        session.execute(
+            text(
+                """
+                WITH RECURSIVE tree AS (
+                    SELECT id, code, name, level, parent_id, geom FROM areas
+                    WHERE code = :root AND valid_to IS NULL
+                    UNION ALL
+                    SELECT a.id, a.code, a.name, a.level, a.parent_id, a.geom
+                    FROM areas a JOIN tree t ON a.parent_id = t.id WHERE a.valid_to IS NULL
+                )
+                SELECT id, code, name, level, parent_id, ST_AsBinary(geom) AS wkb
+                FROM tree ORDER BY code
+                """
+            ),
+            {"root": root_code},
+        )
+    )
+
+
+def uncovered_household_count(session: Session, root_code: str | None) -> int:
+    region = "" if root_code is None else (
+        "AND ST_Intersects(h.geom, (SELECT geom FROM areas WHERE code = :root))"
+    )
+    return session.scalar(
+        text(
+            f"""
+            SELECT count(*) FROM households h
+            WHERE NOT EXISTS (SELECT 1 FROM household_grid hg WHERE hg.household_id = h.id)
+            {region}
+            """
+        ),
+        {"root": root_code},
+    ) or 0
+
+
+def grids_without_worker(session: Session, grid_ids: list[int]) -> list[tuple[str, str]]:
+    rows = session.execute(
+        text(
+            """
+            SELECT code, name FROM areas a WHERE a.id = ANY(:ids)
+            AND NOT EXISTS (SELECT 1 FROM worker_grids w JOIN users u ON u.id = w.user_id
+                            WHERE w.grid_id = a.id AND u.active)
+            ORDER BY code
+            """
+        ),
+        {"ids": grid_ids},
+    )
+    return [(r.code, r.name) for r in rows]

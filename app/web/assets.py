@@ -197,7 +197,11 @@ def self_host(m: folium.Map, static_url: Callable[[str], str]) -> None:
             links = getattr(element, attribute, None)
             if links:
                 # a new list on the instance: the class attribute is shared by every map
-                setattr(element, attribute, [(name, local(url, owner)) for name, url in links])
+                setattr(
+                    element,
+                    attribute,
+                    [(name, local(url, owner)) for name, url in links],
+                )
         if isinstance(element, Link):
             element.url = local(element.url, owner)
     if isinstance(root, Figure) and not isinstance(root.header, _SelfHostedHeader):

@@ -16,19 +16,21 @@ from app.web.assets import self_host
 
 # ColorBrewer YlOrRd, light to dark.
 MAX_JENKS = 500
+MAX_ZOOM = 19
 SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 
 
 def new_map(bounds: tuple[float, float, float, float] | None, **kwargs) -> folium.Map:
     """A map with the configured basemap (``WANGGE_TILES``; ``none`` for no basemap)."""
     tiles = current_app.config["WANGGE_TILES"]
-    m = folium.Map(tiles=None, control_scale=True, **kwargs)
+    m = folium.Map(tiles=None, control_scale=True, max_zoom=MAX_ZOOM, **kwargs)
     if tiles.lower() != "none":
         folium.TileLayer(
             tiles=tiles,
             attr=current_app.config["WANGGE_TILES_ATTRIBUTION"] or "basemap",
             name="底图",
-            max_zoom=19,
+            max_zoom=MAX_ZOOM,
+            subdomains=current_app.config["WANGGE_TILES_SUBDOMAINS"],
         ).add_to(m)
     if bounds:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])

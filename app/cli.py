@@ -42,7 +42,11 @@ def reports_errors(command):
 
 def describe_fault(fault: dict) -> str:
     where = ", ".join(f"{k} {fault[k]}" for k in ("row", "feature", "field") if k in fault)
-    location = f" at {fault['location'][0]:.6f},{fault['location'][1]:.6f}" if fault.get("location") else ""
+    location = (
+        f" at {fault['location'][0]:.6f},{fault['location'][1]:.6f}"
+        if fault.get("location")
+        else ""
+    )
     return f"{where}: {fault.get('message', fault.get('reason'))}{location}"
 
 
@@ -64,8 +68,10 @@ def progress_bar(description: str):
 
 def print_moves(moves, limit: int = 20) -> None:
     for move in moves[:limit]:
-        click.echo(f"  {move.from_grid or '(uncovered)'} -> {move.to_grid or '(uncovered)'}: "
-                   f"{move.households}")
+        click.echo(
+            f"  {move.from_grid or '(uncovered)'} -> {move.to_grid or '(uncovered)'}: "
+            f"{move.households}"
+        )
     if len(moves) > limit:
         click.echo(f"  … {len(moves) - limit} more grid pairs")
 
@@ -89,8 +95,10 @@ def assign_command(all_: bool, area_code: str | None) -> None:
         result = assignment.assign_all(db.session)
     else:
         result = assignment.assign_area(db.session, area_code).households
-    click.echo(f"assigned {result.assigned}, uncovered {result.uncovered}, moved {result.moved} "
-               f"(of {result.candidates} households)")
+    click.echo(
+        f"assigned {result.assigned}, uncovered {result.uncovered}, moved {result.moved} "
+        f"(of {result.candidates} households)"
+    )
     print_moves(result.moves)
 
 
@@ -108,11 +116,19 @@ def import_areas_command(file, level, crs, parent_code, code_field, name_field) 
 
     with progress_bar("checking and importing areas") as progress:
         result = import_areas(
-            db.session, file, level=level, crs=crs, parent_code=parent_code,
-            code_field=code_field, name_field=name_field, progress=progress,
+            db.session,
+            file,
+            level=level,
+            crs=crs,
+            parent_code=parent_code,
+            code_field=code_field,
+            name_field=name_field,
+            progress=progress,
         )
-    click.echo(f"imported {len(result.codes)} {level} areas: {', '.join(result.codes[:10])}"
-               + (" …" if len(result.codes) > 10 else ""))
+    click.echo(
+        f"imported {len(result.codes)} {level} areas: {', '.join(result.codes[:10])}"
+        + (" …" if len(result.codes) > 10 else "")
+    )
     if result.reassignment:
         h = result.reassignment.households
         click.echo(f"households reassigned: {h.moved} moved, {h.uncovered} uncovered")
@@ -128,8 +144,10 @@ def import_households_command(file, crs) -> None:
 
     with progress_bar("importing households") as progress:
         result = import_households(db.session, file, crs=crs, progress=progress)
-    click.echo(f"imported {result.imported} households: {result.assigned} assigned to grids, "
-               f"{result.uncovered} in no grid")
+    click.echo(
+        f"imported {result.imported} households: {result.assigned} assigned to grids, "
+        f"{result.uncovered} in no grid"
+    )
 
 
 @wangge.command("coverage")
@@ -159,8 +177,14 @@ def create_user_command(username, role, area_code, password, display_name) -> No
     """Create a user with a role."""
     from app.services.auth import create_user
 
-    user = create_user(db.session, username, role=role, password=password,
-                       area_code=area_code, display_name=display_name)
+    user = create_user(
+        db.session,
+        username,
+        role=role,
+        password=password,
+        area_code=area_code,
+        display_name=display_name,
+    )
     db.session.commit()
     click.echo(f"created {user.role} {user.username}")
 
@@ -178,7 +202,9 @@ def issue_token_command(username: str) -> None:
 
 
 @wangge.command("demo")
-@click.option("--households", default=50_000, show_default=True, type=click.IntRange(100, 1_000_000))
+@click.option(
+    "--households", default=50_000, show_default=True, type=click.IntRange(100, 1_000_000)
+)
 @click.option("--seed", default=20220905, show_default=True, type=int)
 @reports_errors
 def demo_command(households: int, seed: int) -> None:

@@ -63,4 +63,6 @@ class PreconditionRequired(WanggeError):
 
 
 def internal_error_envelope() -> dict[str, Any]:
-    return {"error": {"code": "internal_error", "message": "Internal server error.", "details": None}}
+    return {
+        "error": {"code": "internal_error", "message": "Internal server error.", "details": None}
+    }

@@ -19,9 +19,7 @@ def test_database_url() -> str:
     if url := os.environ.get("TEST_DATABASE_URL"):
         return url
     base = make_url(
-        os.environ.get(
-            "DATABASE_URL", "postgresql+psycopg://wangge:wangge@127.0.0.1:5432/wangge"
-        )
+        os.environ.get("DATABASE_URL", "postgresql+psycopg://wangge:wangge@127.0.0.1:5432/wangge")
     )
     return base.set(database=f"{base.database}_test").render_as_string(hide_password=False)
 

@@ -67,8 +67,12 @@ def build_world(session: Session) -> World:
     district = add_area(session, "511381", "阆中市", "district", outer)
     street = add_area(session, "511381001", "保宁街道", "street", outer, district)
     community = add_area(
-        session, "511381001001", "测试社区", "community",
-        box(X0, Y0, X0 + 2 * STEP, Y0 + 2 * STEP), street,
+        session,
+        "511381001001",
+        "测试社区",
+        "community",
+        box(X0, Y0, X0 + 2 * STEP, Y0 + 2 * STEP),
+        street,
     )
     cells = {
         "NW": box(X0, Y0 + STEP, X0 + STEP, Y0 + 2 * STEP),
@@ -85,8 +89,13 @@ def build_world(session: Session) -> World:
 
 def add_user(session: Session, username: str, role: str, *, grids: list[Area] = (), area=None):
     user = create_user(
-        session, username, role=role, password="password-123", display_name=username,
-        area_code=area.code if area else None, phone="13900001111",
+        session,
+        username,
+        role=role,
+        password="password-123",
+        display_name=username,
+        area_code=area.code if area else None,
+        phone="13900001111",
     )
     for grid in grids:
         session.add(WorkerGrid(user_id=user.id, grid_id=grid.id))

@@ -31,7 +31,11 @@ def list_areas():
         offset=offset,
     )
     return jsonify(
-        {"type": "FeatureCollection", "features": features, **params.page_links(total, limit, offset)}
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            **params.page_links(total, limit, offset),
+        }
     )
 
 

@@ -14,9 +14,11 @@ def page() -> tuple[int, int]:
     limit = integer("limit", 100)
     offset = integer("offset", 0)
     if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}.", details={"field": "limit"})
+        raise BadRequest(
+            f"limit must be between 1 and {MAX_PAGE}.", details={"field": "limit"}
+        ) from None
     if offset < 0:
-        raise BadRequest("offset must not be negative.", details={"field": "offset"})
+        raise BadRequest("offset must not be negative.", details={"field": "offset"}) from None
     return limit, offset
 
 
@@ -27,7 +29,9 @@ def integer(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {raw!r}.", details={"field": name})
+        raise BadRequest(
+            f"{name} must be an integer, got {raw!r}.", details={"field": name}
+        ) from None
 
 
 def bbox() -> tuple[float, float, float, float] | None:
@@ -39,12 +43,12 @@ def bbox() -> tuple[float, float, float, float] | None:
     except ValueError:
         raise BadRequest(
             "bbox must be four numbers: minlon,minlat,maxlon,maxlat.", details={"field": "bbox"}
-        )
+        ) from None
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
         raise BadRequest(
             "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90.",
             details={"field": "bbox"},
-        )
+        ) from None
     return x0, y0, x1, y1
 
 

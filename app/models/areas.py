@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.models.base import Base
 
 
-class Level(str, enum.Enum):
+class Level(enum.StrEnum):
     DISTRICT = "district"
     STREET = "street"
     COMMUNITY = "community"
@@ -24,7 +24,7 @@ class Level(str, enum.Enum):
         return list(Level).index(self)
 
     @property
-    def child(self) -> "Level | None":
+    def child(self) -> Level | None:
         members = list(Level)
         return members[self.depth + 1] if self.depth + 1 < len(members) else None
 
@@ -59,7 +59,7 @@ class Area(Base):
     valid_to: Mapped[datetime | None]
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    parent: Mapped["Area | None"] = relationship(remote_side=[id])
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
 
 
 class AreaVersion(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, created_at_column
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     SUBMITTED = "submitted"  # 上报
     ACCEPTED = "accepted"  # 受理
     REGISTERED = "registered"  # 立案

@@ -34,8 +34,13 @@ class CoverageReport:
 
     @property
     def clean(self) -> bool:
-        return not (self.overlaps or self.gaps or self.outside_parent
-                    or self.uncovered_households or self.grids_without_worker)
+        return not (
+            self.overlaps
+            or self.gaps
+            or self.outside_parent
+            or self.uncovered_households
+            or self.grids_without_worker
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -54,11 +59,16 @@ class CoverageReport:
             f"overlaps: {len(self.overlaps)}",
             *(f"  {o['a']} x {o['b']}: {o['area_m2']:.1f} m2" for o in self.overlaps[:20]),
             f"gaps: {len(self.gaps)} ({sum(g['area_m2'] for g in self.gaps):.0f} m2)",
-            *(f"  in {g['parent']}: {g['area_m2']:.0f} m2 near "
-              f"{g['centroid'][0]:.5f},{g['centroid'][1]:.5f}" for g in self.gaps[:20]),
+            *(
+                f"  in {g['parent']}: {g['area_m2']:.0f} m2 near "
+                f"{g['centroid'][0]:.5f},{g['centroid'][1]:.5f}"
+                for g in self.gaps[:20]
+            ),
             f"children outside their parent: {len(self.outside_parent)}",
-            *(f"  {o['code']} outside {o['parent']}: {o['area_m2']:.1f} m2"
-              for o in self.outside_parent[:20]),
+            *(
+                f"  {o['code']} outside {o['parent']}: {o['area_m2']:.1f} m2"
+                for o in self.outside_parent[:20]
+            ),
             f"households outside every grid: {self.uncovered_households}",
             f"grids without a worker: {len(self.grids_without_worker)}",
             *(f"  {g['code']} {g['name']}" for g in self.grids_without_worker[:20]),
@@ -86,18 +96,37 @@ def coverage_report(session: Session, area_code: str | None = None) -> CoverageR
         kids = np.array([by_id[c][1] for c in child_ids])
         codes = [by_id[c][0].code for c in child_ids]
         for o in geocoverage.find_overlaps(kids, codes, min_area_m2=MIN_FAULT_AREA_M2):
-            report.overlaps.append({"parent": parent.code, "a": o.a_id, "b": o.b_id,
-                                    "area_m2": round(o.area_m2, 2), "geometry": _geojson(o.geometry)})
-        for o in geocoverage.children_outside(parent_geom, kids, codes,
-                                              tolerance_m=CHILD_TOLERANCE_M):
-            report.outside_parent.append({"parent": parent.code, "code": o.id,
-                                          "area_m2": round(o.area_m2, 2),
-                                          "geometry": _geojson(o.geometry)})
+            report.overlaps.append(
+                {
+                    "parent": parent.code,
+                    "a": o.a_id,
+                    "b": o.b_id,
+                    "area_m2": round(o.area_m2, 2),
+                    "geometry": _geojson(o.geometry),
+                }
+            )
+        for o in geocoverage.children_outside(
+            parent_geom, kids, codes, tolerance_m=CHILD_TOLERANCE_M
+        ):
+            report.outside_parent.append(
+                {
+                    "parent": parent.code,
+                    "code": o.id,
+                    "area_m2": round(o.area_m2, 2),
+                    "geometry": _geojson(o.geometry),
+                }
+            )
         # Grids should cover their community; elsewhere partial cover is normal (rural towns).
         if parent.level == "community":
             for g in geocoverage.find_gaps(parent_geom, kids, min_area_m2=MIN_FAULT_AREA_M2):
-                report.gaps.append({"parent": parent.code, "area_m2": round(g.area_m2, 1),
-                                    "centroid": list(g.centroid), "geometry": _geojson(g.geometry)})
+                report.gaps.append(
+                    {
+                        "parent": parent.code,
+                        "area_m2": round(g.area_m2, 1),
+                        "centroid": list(g.centroid),
+                        "geometry": _geojson(g.geometry),
+                    }
+                )
 
     grid_ids = [r.id for r in rows if r.level == "grid"]
     report.grids_without_worker = [

@@ -36,8 +36,8 @@ from app.services.auth import create_user
 from app.services.demo_names import COMMUNITY_WORDS, GIVEN, ROADS, SURNAMES, TOWNS, URBAN_STREETS
 from app.services.imports import load_areas
 from app.store import households as household_store
-from geo import crs as geocrs
 from geo import cluster, partition
+from geo import crs as geocrs
 
 BOUNDARY_FILE = ROOT / "data" / "511381.geojson"
 DISTRICT_CODE = "511381"
@@ -52,13 +52,26 @@ INCIDENTS = 2_000
 SITES = 30
 # A hand-drawn approximation of the Jialing river around the old town (WGS84).
 JIALING = [
-    (105.930, 31.640), (105.948, 31.612), (105.955, 31.592), (105.960, 31.574),
-    (105.969, 31.563), (105.984, 31.561), (105.996, 31.569), (106.003, 31.585),
-    (106.012, 31.603), (106.035, 31.612), (106.060, 31.600),
+    (105.930, 31.640),
+    (105.948, 31.612),
+    (105.955, 31.592),
+    (105.960, 31.574),
+    (105.969, 31.563),
+    (105.984, 31.561),
+    (105.996, 31.569),
+    (106.003, 31.585),
+    (106.012, 31.603),
+    (106.035, 31.612),
+    (106.060, 31.600),
 ]
 DEPARTMENTS = [
-    ("cg", "城管局"), ("ga", "公安局"), ("xf", "消防救援大队"), ("sd", "水电公司"),
-    ("zj", "住建局"), ("yj", "应急管理局"), ("hb", "生态环境局"),
+    ("cg", "城管局"),
+    ("ga", "公安局"),
+    ("xf", "消防救援大队"),
+    ("sd", "水电公司"),
+    ("zj", "住建局"),
+    ("yj", "应急管理局"),
+    ("hb", "生态环境局"),
 ]
 CATEGORIES = [  # code, name, department, working days, share of incidents
     ("road_occupation", "占道经营", "cg", 3, 0.20),
@@ -71,8 +84,15 @@ CATEGORIES = [  # code, name, department, working days, share of incidents
     ("geohazard", "地质灾害隐患", "yj", 3, 0.04),
     ("neighbour_dispute", "邻里纠纷", "ga", 5, 0.08),
 ]
-TAG_SHARES = {"elderly_alone": 0.08, "disabled": 0.03, "low_income": 0.04, "relocated": 0.02,
-              "key_person": 0.01, "left_behind_child": 0.03, "veteran": 0.02}
+TAG_SHARES = {
+    "elderly_alone": 0.08,
+    "disabled": 0.03,
+    "low_income": 0.04,
+    "relocated": 0.02,
+    "key_person": 0.01,
+    "left_behind_child": 0.03,
+    "veteran": 0.02,
+}
 
 Progress = Callable[[int, int], None]
 
@@ -93,8 +113,11 @@ class DemoSummary:
     accounts: list[tuple[str, str]] = field(default_factory=list)
 
 
-DEMO_ACCOUNTS = [("admin", "admin", "系统管理员"), ("planner", "planner", "规划员"),
-                 ("leader", "leader", "市领导")]
+DEMO_ACCOUNTS = [
+    ("admin", "admin", "系统管理员"),
+    ("planner", "planner", "规划员"),
+    ("leader", "leader", "市领导"),
+]
 
 
 def _person_names(rng: np.random.Generator, n: int) -> list[str]:
@@ -115,8 +138,15 @@ def _add_areas(session, parent: Area, level: str, geoms, names, width: int) -> l
     areas = []
     for sequence, index in enumerate(order, start=1):
         geom = shapely.MultiPolygon(partition_parts(geoms[index]))
-        areas.append(Area(code=f"{parent.code}{sequence:0{width}d}", name=names[index],
-                          level=level, parent_id=parent.id, geom=from_shape(geom, srid=4326)))
+        areas.append(
+            Area(
+                code=f"{parent.code}{sequence:0{width}d}",
+                name=names[index],
+                level=level,
+                parent_id=parent.id,
+                geom=from_shape(geom, srid=4326),
+            )
+        )
     session.add_all(areas)
     session.flush()
     return areas
@@ -178,8 +208,9 @@ def _build_areas(session: Session, rng: np.random.Generator, households: int):
     words = iter(COMMUNITY_WORDS)
     for street in urban_streets:
         cells = _split(_shape(street), points, COMMUNITIES_PER_STREET, rng)
-        communities += _add_areas(session, street, "community", cells,
-                                  [f"{next(words)}社区" for _ in cells], 3)
+        communities += _add_areas(
+            session, street, "community", cells, [f"{next(words)}社区" for _ in cells], 3
+        )
 
     grids: list[Area] = []
     for community in communities:
@@ -202,10 +233,12 @@ def _household_points(rng: np.random.Generator, n: int, urban, rural) -> np.ndar
         (float(x), float(y), float(rng.uniform(250, 600)), float(rng.uniform(0.5, 1.5)))
         for x, y in centres
     ]
-    return np.vstack([
-        partition.sample_points_in(urban, n - n_rural, rng, clusters=clusters),
-        partition.sample_points_in(rural, n_rural, rng),
-    ])
+    return np.vstack(
+        [
+            partition.sample_points_in(urban, n - n_rural, rng, clusters=clusters),
+            partition.sample_points_in(rural, n_rural, rng),
+        ]
+    )
 
 
 def _build_people(session: Session, rng: np.random.Generator, grids: list[Area]) -> list:
@@ -218,10 +251,16 @@ def _build_people(session: Session, rng: np.random.Generator, grids: list[Area])
     # Every demo worker shares the demo password: hash it once, not 274 times.
     shared_hash = generate_password_hash(DEMO_PASSWORD)
     workers = [
-        User(username="worker" if i == 0 else f"worker{i:03d}", display_name=name, phone=phone,
-             role="worker", password_hash=shared_hash)
-        for i, (name, phone) in enumerate(zip(_person_names(rng, len(staffed)),
-                                              _phones(rng, len(staffed))))
+        User(
+            username="worker" if i == 0 else f"worker{i:03d}",
+            display_name=name,
+            phone=phone,
+            role="worker",
+            password_hash=shared_hash,
+        )
+        for i, (name, phone) in enumerate(
+            zip(_person_names(rng, len(staffed)), _phones(rng, len(staffed)))
+        )
     ]
     session.add_all(workers)
     session.flush()
@@ -248,9 +287,14 @@ def _household_rows(rng: np.random.Generator, points: np.ndarray):
         else:
             members_i = int(members[i])
         yield (
-            f"LZ{i + 1:07d}", float(points[i, 0]), float(points[i, 1]),
+            f"LZ{i + 1:07d}",
+            float(points[i, 0]),
+            float(points[i, 1]),
             f"{roads[i]}{numbers[i]}号{buildings[i]}栋{units[i]}单元{floors[i]}{rooms[i]:02d}室",
-            names[i], phones[i], members_i, tags,
+            names[i],
+            phones[i],
+            members_i,
+            tags,
         )
 
 
@@ -259,8 +303,9 @@ def _build_departments(session: Session) -> dict[str, IncidentCategory]:
     session.add_all(departments.values())
     session.flush()
     categories = {
-        code: IncidentCategory(code=code, name=name, department_id=departments[dep].id,
-                               deadline_days=days)
+        code: IncidentCategory(
+            code=code, name=name, department_id=departments[dep].id, deadline_days=days
+        )
         for code, name, dep, days, _ in CATEGORIES
     }
     session.add_all(categories.values())
@@ -276,16 +321,27 @@ def _build_incidents(session: Session, rng: np.random.Generator, categories) -> 
     age_hours = rng.uniform(0, 90 * 24, INCIDENTS)
     progress = rng.random(INCIDENTS)
     session.execute(text("DROP TABLE IF EXISTS demo_incidents"))
-    session.execute(text(
-        "CREATE TEMP TABLE demo_incidents (n int, category_id int, age_hours float8, "
-        "progress float8, rating int, household_rank bigint) ON COMMIT DROP"))
+    session.execute(
+        text(
+            "CREATE TEMP TABLE demo_incidents (n int, category_id int, age_hours float8, "
+            "progress float8, rating int, household_rank bigint) ON COMMIT DROP"
+        )
+    )
     households = session.scalar(text("SELECT count(*) FROM imported_households"))
     ranks = rng.integers(1, households + 1, INCIDENTS)
     session.execute(
         text("INSERT INTO demo_incidents VALUES (:n, :c, :a, :p, :r, :k)"),
-        [{"n": i, "c": categories[codes[k]].id, "a": float(age_hours[i]),
-          "p": float(progress[i]), "r": int(rng.choice([2, 3, 4, 5, 5, 5])), "k": int(ranks[i])}
-         for i, k in enumerate(chosen)],
+        [
+            {
+                "n": i,
+                "c": categories[codes[k]].id,
+                "a": float(age_hours[i]),
+                "p": float(progress[i]),
+                "r": int(rng.choice([2, 3, 4, 5, 5, 5])),
+                "k": int(ranks[i]),
+            }
+            for i, k in enumerate(chosen)
+        ],
     )
     # Each incident sits within ~30 m of a random household; status follows its age.
     session.execute(
@@ -360,14 +416,25 @@ def _build_hazards(session: Session, rng: np.random.Generator, district_geom, ur
     metric = geocrs.local_metric_crs(river)
     flood = geocrs.from_metric(geocrs.to_metric(river, metric).buffer(300, 16), metric)
     flood = shapely.make_valid(flood.intersection(district_geom))
-    hazards = [Hazard(name="嘉陵江沿岸洪涝风险区", hazard_class="flood", severity=3,
-                      geom=from_shape(shapely.MultiPolygon(partition_parts(flood)), srid=4326),
-                      description="沿江低洼地带，汛期易受淹。")]
+    hazards = [
+        Hazard(
+            name="嘉陵江沿岸洪涝风险区",
+            hazard_class="flood",
+            severity=3,
+            geom=from_shape(shapely.MultiPolygon(partition_parts(flood)), srid=4326),
+            description="沿江低洼地带，汛期易受淹。",
+        )
+    ]
     slope = shapely.make_valid(district_geom.difference(urban))
     for i, (x, y) in enumerate(partition.sample_points_in(slope, 14, rng), start=1):
-        hazards.append(Hazard(name=f"滑坡隐患点{i:02d}", hazard_class="landslide",
-                              severity=int(rng.integers(1, 5)),
-                              geom=from_shape(shapely.Point(x, y), srid=4326)))
+        hazards.append(
+            Hazard(
+                name=f"滑坡隐患点{i:02d}",
+                hazard_class="landslide",
+                severity=int(rng.integers(1, 5)),
+                geom=from_shape(shapely.Point(x, y), srid=4326),
+            )
+        )
     session.add_all(hazards)
     return len(hazards)
 
@@ -376,32 +443,56 @@ def _build_sites(session: Session, rng: np.random.Generator, district_geom, urba
     today = date.today()
     types = ["housing", "road", "school", "public_facility"]
     owners = ["阆中市住建局", "阆中市交通运输局", "阆中市教育局", "阆中市城投公司"]
-    kinds = {"housing": "安置房", "road": "道路修复", "school": "学校重建",
-             "public_facility": "公共设施"}
-    points = np.vstack([partition.sample_points_in(urban, SITES // 2, rng),
-                        partition.sample_points_in(district_geom, SITES - SITES // 2, rng)])
+    kinds = {
+        "housing": "安置房",
+        "road": "道路修复",
+        "school": "学校重建",
+        "public_facility": "公共设施",
+    }
+    points = np.vstack(
+        [
+            partition.sample_points_in(urban, SITES // 2, rng),
+            partition.sample_points_in(district_geom, SITES - SITES // 2, rng),
+        ]
+    )
     for i, (x, y) in enumerate(points, start=1):
         kind = types[i % len(types)]
         start = today - timedelta(days=int(rng.integers(60, 300)))
         end = start + timedelta(days=int(rng.integers(200, 540)))
-        site = ReconstructionSite(name=f"灾后重建{kinds[kind]}项目{i:02d}", site_type=kind,
-                                  owner=owners[i % len(owners)], planned_start=start,
-                                  planned_end=end, geom=from_shape(shapely.Point(x, y), srid=4326))
+        site = ReconstructionSite(
+            name=f"灾后重建{kinds[kind]}项目{i:02d}",
+            site_type=kind,
+            owner=owners[i % len(owners)],
+            planned_start=start,
+            planned_end=end,
+            geom=from_shape(shapely.Point(x, y), srid=4326),
+        )
         session.add(site)
         session.flush()
         span = (end - start).days
         for j, name in enumerate(["开工", "主体完工", "竣工验收"], start=1):
             planned = start + timedelta(days=span * j // 3)
             done = planned + timedelta(days=int(rng.integers(-5, 25))) if planned < today else None
-            session.add(SiteMilestone(site_id=site.id, name=name, planned_date=planned,
-                                      done_date=done if done and done <= today else None))
+            session.add(
+                SiteMilestone(
+                    site_id=site.id,
+                    name=name,
+                    planned_date=planned,
+                    done_date=done if done and done <= today else None,
+                )
+            )
         lag = float(rng.choice([0.0, 0.05, 0.15, 0.35]))  # green, green, yellow, red
         for month in range(1, (today - start).days // 30 + 1):
             reported = start + timedelta(days=30 * month)
             planned_pct = min(100.0, 100.0 * (reported - start).days / span)
-            session.add(SiteProgress(site_id=site.id, reported_on=reported,
-                                     percent=round(max(0.0, planned_pct * (1 - lag)), 1),
-                                     note="月度进度报告"))
+            session.add(
+                SiteProgress(
+                    site_id=site.id,
+                    reported_on=reported,
+                    percent=round(max(0.0, planned_pct * (1 - lag)), 1),
+                    note="月度进度报告",
+                )
+            )
     return SITES
 
 
@@ -439,7 +530,10 @@ def demo_accounts(session: Session) -> list[tuple[str, str]]:
 
 
 def build_demo(
-    session: Session, *, households: int = 50_000, seed: int = 20220905,
+    session: Session,
+    *,
+    households: int = 50_000,
+    seed: int = 20220905,
     progress: Progress = lambda done, total: None,
 ) -> DemoSummary:
     """Build the demo city in one transaction; does nothing if it is already there."""
@@ -447,8 +541,14 @@ def build_demo(
         return _summary(session, False, demo_accounts(session))
     steps = 8
     rng = np.random.default_rng(seed)
-    load_areas(session, BOUNDARY_FILE, level="district", crs="gcj02", code_field="adcode",
-               name_field="name")
+    load_areas(
+        session,
+        BOUNDARY_FILE,
+        level="district",
+        crs="gcj02",
+        code_field="adcode",
+        name_field="name",
+    )
     progress(1, steps)
     district, points, urban, grids = _build_areas(session, rng, households)
     progress(2, steps)

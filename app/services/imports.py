@@ -27,10 +27,29 @@ from geo.validate import GeometryError, check_polygonal, parse_polygonal, point_
 
 Progress = Callable[[int, int], None]
 MAX_REPORTED_FAULTS = 200
-LEVEL_NAMES = {"district": "区县", "street": "街道", "community": "社区", "grid": "网格",
-               "microgrid": "微网格"}
-HOUSEHOLD_COLUMNS = ("external_id", "lon", "lat", "address", "head_name", "phone", "members",
-                     "tags")
+LEVEL_NAMES = {
+    "district": "区县",
+    "street": "街道",
+    "community": "社区",
+    "grid": "网格",
+    "microgrid": "微网格",
+}
+HOUSEHOLD_COLUMNS = (
+    "external_id",
+    "lon",
+    "lat",
+    "address",
+    "head_name",
+    "phone",
+    "members",
+    "tags",
+)
+POINT_FAULTS = {
+    "malformed": "lon and lat must be numbers",
+    "nan_coordinate": "lon and lat are missing or not finite",
+    "out_of_range": "lon must be in [-180, 180] and lat in [-90, 90]",
+    "outside_bounds": "the point lies outside the district",
+}
 PHONE = re.compile(r"^[0-9+\- ]{0,20}$")
 TAG_SEPARATORS = re.compile(r"[;|；]")
 
@@ -41,7 +60,7 @@ def _no_progress(done: int, total: int) -> None:
 
 def _refuse(faults: list[dict], total: int, unit: str) -> None:
     if faults:
-        shown = sorted(faults, key=lambda f: (f.get("row") or f.get("feature") or 0))
+        shown = sorted(faults, key=lambda f: f.get("row") or f.get("feature") or 0)
         raise InvalidData(
             f"{len({f.get('row') or f.get('feature') for f in faults})} of {total} {unit} are "
             "invalid; nothing was imported.",
@@ -87,8 +106,10 @@ def _read_polygons(path: Path, crs: str, max_vertices: int) -> tuple[list, list[
         frame = read_vector(path)
         if frame.crs is not None and frame.crs.to_epsg() not in (4326, 4490):
             if system in ("gcj02", "bd09"):
-                raise BadRequest(f"{path.name} is in {frame.crs.name}; --crs {system} applies "
-                                 "only to longitude/latitude data.")
+                raise BadRequest(
+                    f"{path.name} is in {frame.crs.name}; --crs {system} applies "
+                    "only to longitude/latitude data."
+                )
             frame = frame.to_crs(4326)
         total = len(frame)
         for number, (geom, props) in enumerate(
@@ -119,22 +140,33 @@ def _resolve_parents(session: Session, level: str, parent_code: str | None, item
         if parent is None:
             raise InvalidData(f"No live area with code {parent_code!r} to import into.")
         if parent.level != expected:
-            raise InvalidData(f"A {level}'s parent must be a {expected}; {parent_code} is a "
-                              f"{parent.level}.")
+            raise InvalidData(
+                f"A {level}'s parent must be a {expected}; {parent_code} is a {parent.level}."
+            )
         for item in items:
             item.parent = parent
         return items
     points = [shapely.to_wkb(shapely.point_on_surface(i.geom)) for i in items]
     parent_ids = area_store.parents_containing(session, expected, points)
-    parents = {a.id: a for a in session.scalars(select(Area).where(Area.id.in_(
-        [p for p in parent_ids if p is not None])))}
+    parents = {
+        a.id: a
+        for a in session.scalars(
+            select(Area).where(Area.id.in_([p for p in parent_ids if p is not None]))
+        )
+    }
     kept = []
     for item, parent_id in zip(items, parent_ids):
         if parent_id is None:
             spot = shapely.point_on_surface(item.geom)
-            faults.append({"feature": item.number, "reason": "no_parent",
-                           "message": f"No {expected} covers this feature; give --parent.",
-                           "location": [spot.x, spot.y], "path": None})
+            faults.append(
+                {
+                    "feature": item.number,
+                    "reason": "no_parent",
+                    "message": f"No {expected} covers this feature; give --parent.",
+                    "location": [spot.x, spot.y],
+                    "path": None,
+                }
+            )
         else:
             item.parent = parents[parent_id]
             kept.append(item)
@@ -173,15 +205,24 @@ def _assign_codes_and_names(session, level, items, code_field, name_field, fault
         if not re.fullmatch(rf"\d{{{length}}}", item.code or ""):
             problem = f"the code {item.code!r} is not {length} digits"
         elif item.parent is not None and not item.code.startswith(item.parent.code):
-            problem = f"the code {item.code} does not start with its parent's code {item.parent.code}"
+            problem = (
+                f"the code {item.code} does not start with its parent's code {item.parent.code}"
+            )
         elif item.code in taken:
             problem = f"the code {item.code} is already used (codes are never reused)"
         elif item.code in seen:
             problem = f"the code {item.code} is used by feature {seen[item.code]} too"
         seen.setdefault(item.code, item.number)
         if problem:
-            faults.append({"feature": item.number, "reason": "bad_code", "message": problem,
-                           "location": None, "path": None})
+            faults.append(
+                {
+                    "feature": item.number,
+                    "reason": "bad_code",
+                    "message": problem,
+                    "location": None,
+                    "path": None,
+                }
+            )
 
 
 def _check_topology(session, level, items, faults) -> None:
@@ -195,24 +236,44 @@ def _check_topology(session, level, items, faults) -> None:
         parent = siblings[0].parent
         if parent is not None:
             parent_geom = shapely.from_wkb(bytes(parent.geom.data))
-            for outside in geocoverage.children_outside(parent_geom, geoms, numbers, tolerance_m=0.5):
+            for outside in geocoverage.children_outside(
+                parent_geom, geoms, numbers, tolerance_m=0.5
+            ):
                 spot = shapely.point_on_surface(outside.geometry)
-                faults.append({"feature": outside.id, "reason": "outside_parent",
-                               "message": f"{outside.area_m2:.1f} m² lies outside the parent "
-                                          f"{parent.code}", "location": [spot.x, spot.y],
-                               "path": None})
+                faults.append(
+                    {
+                        "feature": outside.id,
+                        "reason": "outside_parent",
+                        "message": f"{outside.area_m2:.1f} m² lies outside the parent "
+                        f"{parent.code}",
+                        "location": [spot.x, spot.y],
+                        "path": None,
+                    }
+                )
         for overlap in geocoverage.find_overlaps(geoms, numbers, min_area_m2=1.0):
             spot = shapely.point_on_surface(overlap.geometry)
             for number, other in ((overlap.a_id, overlap.b_id), (overlap.b_id, overlap.a_id)):
-                faults.append({"feature": number, "reason": "overlap",
-                               "message": f"overlaps feature {other} by {overlap.area_m2:.1f} m²",
-                               "location": [spot.x, spot.y], "path": None})
+                faults.append(
+                    {
+                        "feature": number,
+                        "reason": "overlap",
+                        "message": f"overlaps feature {other} by {overlap.area_m2:.1f} m²",
+                        "location": [spot.x, spot.y],
+                        "path": None,
+                    }
+                )
         wkbs = [shapely.to_wkb(g) for g in geoms]
         for index, code, wkb in area_store.sibling_overlaps(session, parent_id, level, wkbs, 1.0):
             spot = shapely.point_on_surface(shapely.from_wkb(wkb))
-            faults.append({"feature": numbers[index], "reason": "overlap",
-                           "message": f"overlaps the existing {level} {code}",
-                           "location": [spot.x, spot.y], "path": None})
+            faults.append(
+                {
+                    "feature": numbers[index],
+                    "reason": "overlap",
+                    "message": f"overlaps the existing {level} {code}",
+                    "location": [spot.x, spot.y],
+                    "path": None,
+                }
+            )
 
 
 def load_areas(
@@ -245,8 +306,14 @@ def load_areas(
     _refuse(faults, total, "features")
     progress(3, 4)
     areas = [
-        Area(code=c.code, name=c.name[:200], level=level, updated_by=actor_id,
-             parent_id=c.parent.id if c.parent else None, geom=from_shape(c.geom, srid=4326))
+        Area(
+            code=c.code,
+            name=c.name[:200],
+            level=level,
+            updated_by=actor_id,
+            parent_id=c.parent.id if c.parent else None,
+            geom=from_shape(c.geom, srid=4326),
+        )
         for c in candidates
     ]
     session.add_all(areas)
@@ -292,8 +359,11 @@ def _read_household_table(path: Path) -> tuple[pd.DataFrame, str]:
         frame.columns = [str(c).strip().lower() for c in frame.columns]
         missing = [c for c in HOUSEHOLD_COLUMNS if c not in frame.columns]
         if missing:
-            raise InvalidData(f"{path.name} lacks the column(s) {', '.join(missing)}; expected "
-                              f"{','.join(HOUSEHOLD_COLUMNS)}.", details={"missing": missing})
+            raise InvalidData(
+                f"{path.name} lacks the column(s) {', '.join(missing)}; expected "
+                f"{','.join(HOUSEHOLD_COLUMNS)}.",
+                details={"missing": missing},
+            )
         frame.index = frame.index + 2  # line numbers: the header is line 1
         return frame, "row"
     vector = read_vector(path)
@@ -320,10 +390,7 @@ def _household_faults(session, frame: pd.DataFrame, unit: str, system: str):
 
     reasons = point_faults(frame["lon"].values, frame["lat"].values)
     for reason in {r for r in reasons if r}:
-        fault(frame.index[reasons == reason], "lon/lat", {
-            "nan_coordinate": "lon and lat must be numbers",
-            "out_of_range": "lon must be in [-180, 180] and lat in [-90, 90]",
-        }.get(reason, reason))
+        fault(frame.index[reasons == reason], "lon/lat", POINT_FAULTS[reason])
     good = reasons == None  # noqa: E711  (element-wise)
     lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy()
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy()
@@ -339,20 +406,28 @@ def _household_faults(session, frame: pd.DataFrame, unit: str, system: str):
     bad = members.isna() | (members % 1 != 0) | (members < 1) | (members > 100)
     fault(frame.index[bad.to_numpy()], "members", "members must be a whole number from 1 to 100")
     bad_phone = ~frame["phone"].str.fullmatch(PHONE)
-    fault(frame.index[bad_phone.to_numpy()], "phone", "the phone number has characters other "
-          "than digits, +, - and spaces, or more than 20")
+    fault(
+        frame.index[bad_phone.to_numpy()],
+        "phone",
+        "the phone number has characters other than digits, +, - and spaces, or more than 20",
+    )
     tags = frame["tags"].map(lambda s: [t.strip() for t in TAG_SEPARATORS.split(s) if t.strip()])
     unknown = tags.map(lambda ts: [t for t in ts if t not in HOUSEHOLD_TAGS])
     for row, names in unknown[unknown.map(bool)].items():
-        fault([row], "tags", f"unknown tag(s) {', '.join(names)}; known: "
-              f"{', '.join(HOUSEHOLD_TAGS)}")
+        fault(
+            [row], "tags", f"unknown tag(s) {', '.join(names)}; known: {', '.join(HOUSEHOLD_TAGS)}"
+        )
     ids = frame["external_id"].str.strip()
     duplicated = ids.ne("") & ids.duplicated(keep="first")
-    fault(frame.index[duplicated.to_numpy()], "external_id", "the external_id repeats an "
-          "earlier row")
+    fault(
+        frame.index[duplicated.to_numpy()], "external_id", "the external_id repeats an earlier row"
+    )
     taken = household_store.existing_external_ids(session, [i for i in ids.unique() if i])
-    fault(frame.index[ids.isin(taken).to_numpy()], "external_id", "a household with this "
-          "external_id already exists")
+    fault(
+        frame.index[ids.isin(taken).to_numpy()],
+        "external_id",
+        "a household with this external_id already exists",
+    )
     for column in ("address", "head_name"):
         too_long = frame[column].str.len() > (500 if column == "address" else 100)
         fault(frame.index[too_long.to_numpy()], column, f"{column} is too long")
@@ -382,8 +457,14 @@ def load_households(
     faults, x, y, members, tags, ids = _household_faults(session, frame, unit, system)
     _refuse(faults, len(frame), f"{unit}s")
     rows = zip(
-        ids.where(ids != "", None), x, y, frame["address"].str.strip(),
-        frame["head_name"].str.strip(), frame["phone"].str.strip(), members.astype(int), tags,
+        ids.where(ids != "", None),
+        x,
+        y,
+        frame["address"].str.strip(),
+        frame["head_name"].str.strip(),
+        frame["phone"].str.strip(),
+        members.astype(int),
+        tags,
     )
     imported = household_store.copy_households(session, rows, len(frame), progress)
     result = assign_households(session, "SELECT household_id FROM imported_households", {})

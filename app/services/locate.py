@@ -20,13 +20,15 @@ def parse_lon_lat(lon: object, lat: object, crs: str | None) -> tuple[float, flo
         try:
             values[name] = float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise InvalidData(f"{name} must be a number, got {raw!r}.", details={"field": name})
+            raise InvalidData(
+                f"{name} must be a number, got {raw!r}.", details={"field": name}
+            ) from None
         if values[name] != values[name] or values[name] in (float("inf"), float("-inf")):
-            raise InvalidData(f"{name} must be a finite number.", details={"field": name})
+            raise InvalidData(f"{name} must be a finite number.", details={"field": name}) from None
     if not -180 <= values["lon"] <= 180:
-        raise InvalidData("lon must be between -180 and 180.", details={"field": "lon"})
+        raise InvalidData("lon must be between -180 and 180.", details={"field": "lon"}) from None
     if not -90 <= values["lat"] <= 90:
-        raise InvalidData("lat must be between -90 and 90.", details={"field": "lat"})
+        raise InvalidData("lat must be between -90 and 90.", details={"field": "lat"}) from None
     x, y = geocrs.to_wgs84(values["lon"], values["lat"], system)
     return float(x), float(y)
 

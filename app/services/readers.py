@@ -85,8 +85,13 @@ def unpacked_zip(path: Path):
             )
         for member in members:
             target = Path(tmp, *_safe_member(member.filename).parts)
-            if member.compress_size and member.file_size / member.compress_size > MAX_COMPRESSION_RATIO:
-                raise PayloadTooLarge(f"{member.filename} is compressed suspiciously well; refused.")
+            if (
+                member.compress_size
+                and member.file_size / member.compress_size > MAX_COMPRESSION_RATIO
+            ):
+                raise PayloadTooLarge(
+                    f"{member.filename} is compressed suspiciously well; refused."
+                )
             if (member.external_attr >> 16) & 0o170000 == 0o120000:
                 raise InvalidData(f"The archive member {member.filename!r} is a link; refused.")
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -129,8 +134,9 @@ def _read_with_gdal(path: Path, shown_name: str) -> gpd.GeoDataFrame:
 
 def copy_upload(stream, suffix: str, limit: int) -> Path:
     """Save an uploaded stream to a private temporary file, at most ``limit`` bytes."""
-    handle = tempfile.NamedTemporaryFile(prefix="wangge-upload-", suffix=suffix, delete=False)
-    with handle:
+    with tempfile.NamedTemporaryFile(
+        prefix="wangge-upload-", suffix=suffix, delete=False
+    ) as handle:
         copied = 0
         while chunk := stream.read(1 << 20):
             copied += len(chunk)

@@ -60,7 +60,9 @@ def area_features(
         params["grid_ids"] = list(grid_ids)
     sql_where = " AND ".join(where)
     total = session.scalar(
-        text(f"SELECT count(*) FROM areas a LEFT JOIN areas p ON p.id = a.parent_id WHERE {sql_where}"),
+        text(
+            f"SELECT count(*) FROM areas a LEFT JOIN areas p ON p.id = a.parent_id WHERE {sql_where}"
+        ),
         params,
     )
     rows = session.scalars(
@@ -106,8 +108,12 @@ def max_child_sequence(session: Session, parent_code: str, level: str) -> int:
             "SELECT max(substr(code, :start)::int) FROM areas "
             "WHERE code LIKE :prefix AND length(code) = :length AND level = :level"
         ),
-        {"start": len(parent_code) + 1, "prefix": parent_code + "%",
-         "length": len(parent_code) + width, "level": level},
+        {
+            "start": len(parent_code) + 1,
+            "prefix": parent_code + "%",
+            "length": len(parent_code) + width,
+            "level": level,
+        },
     )
     return value or 0
 

@@ -109,8 +109,10 @@ def live_bounds(session: Session, grid_ids: frozenset[int] | None) -> tuple | No
 def live_areas_under(session: Session, root_code: str | None) -> list:
     """(id, code, name, level, parent_id, wkb) of live areas at or below a root (or all)."""
     if root_code is None:
-        sql = "SELECT id, code, name, level, parent_id, ST_AsBinary(geom) AS wkb FROM areas " \
-              "WHERE valid_to IS NULL ORDER BY code"
+        sql = (
+            "SELECT id, code, name, level, parent_id, ST_AsBinary(geom) AS wkb FROM areas "
+            "WHERE valid_to IS NULL ORDER BY code"
+        )
         return list(session.execute(text(sql)))
     return list(
         session.execute(
@@ -133,19 +135,24 @@ def live_areas_under(session: Session, root_code: str | None) -> list:
 
 
 def uncovered_household_count(session: Session, root_code: str | None) -> int:
-    region = "" if root_code is None else (
-        "AND ST_Intersects(h.geom, (SELECT geom FROM areas WHERE code = :root))"
+    region = (
+        ""
+        if root_code is None
+        else ("AND ST_Intersects(h.geom, (SELECT geom FROM areas WHERE code = :root))")
     )
-    return session.scalar(
-        text(
-            f"""
+    return (
+        session.scalar(
+            text(
+                f"""
             SELECT count(*) FROM households h
             WHERE NOT EXISTS (SELECT 1 FROM household_grid hg WHERE hg.household_id = h.id)
             {region}
             """
-        ),
-        {"root": root_code},
-    ) or 0
+            ),
+            {"root": root_code},
+        )
+        or 0
+    )
 
 
 def grids_without_worker(session: Session, grid_ids: list[int]) -> list[tuple[str, str]]:

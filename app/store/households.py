@@ -61,7 +61,16 @@ def households_in_scope(
     return [HouseholdRow(**r._mapping) for r in rows], total
 
 
-HOUSEHOLD_STAGE_COLUMNS = ("external_id", "x", "y", "address", "head_name", "phone", "members", "tags")
+HOUSEHOLD_STAGE_COLUMNS = (
+    "external_id",
+    "x",
+    "y",
+    "address",
+    "head_name",
+    "phone",
+    "members",
+    "tags",
+)
 
 
 def copy_households(session: Session, rows, total: int, progress=None) -> int:

@@ -108,9 +108,10 @@ def locate_point(session: Session, lon: float, lat: float, *, near_m: float = 30
     """Locate a WGS84 point; grids within ``near_m`` metres of it are candidates."""
     row = session.execute(_CHAIN, {"lon": lon, "lat": lat}).one_or_none()
     if row is None:
-        levels = {r.level: AreaRef(r.id, r.code, r.name) for r in session.execute(
-            _UNGRIDDED, {"lon": lon, "lat": lat}
-        )}
+        levels = {
+            r.level: AreaRef(r.id, r.code, r.name)
+            for r in session.execute(_UNGRIDDED, {"lon": lon, "lat": lat})
+        }
         own_id, own_edge_m = -1, None
         location = Location(
             lon, lat, None, levels.get("community"), levels.get("street"), levels.get("district")

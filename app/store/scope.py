@@ -17,7 +17,7 @@ class Scope:
     sees_personal_data: bool
 
     @classmethod
-    def everything(cls, *, user_id: int | None = None, personal: bool = True) -> "Scope":
+    def everything(cls, *, user_id: int | None = None, personal: bool = True) -> Scope:
         return cls(user_id=user_id, grid_ids=None, sees_personal_data=personal)
 
     @property

@@ -46,7 +46,11 @@ def coverage_map(data: CoverageMapData) -> MapParts:
         {"type": "FeatureCollection", "features": data.grids_without_worker},
         name=f"无网格员网格（{len(data.grids_without_worker)}）",
         style_function=lambda f: {
-            "fill": True, "fillOpacity": 0, "color": NO_WORKER, "weight": 3, "dashArray": "6 4",
+            "fill": True,
+            "fillOpacity": 0,
+            "color": NO_WORKER,
+            "weight": 3,
+            "dashArray": "6 4",
         },
         tooltip=folium.GeoJsonTooltip(["name"], aliases=["无网格员"]),
     ).add_to(m)
@@ -56,8 +60,11 @@ def coverage_map(data: CoverageMapData) -> MapParts:
             {
                 "type": "FeatureCollection",
                 "features": [
-                    {"type": "Feature", "properties": {},
-                     "geometry": {"type": "Point", "coordinates": [x, y]}}
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Point", "coordinates": [x, y]},
+                    }
                     for x, y in data.uncovered
                 ],
             },

@@ -51,8 +51,7 @@ class Classes:
     def labels(self, minimum: float) -> list[str]:
         lows = [minimum] + [b + 1 for b in self.bins[:-1]]
         return [
-            f"{int(lo)}" if lo == hi else f"{int(lo)}–{int(hi)}"
-            for lo, hi in zip(lows, self.bins)
+            f"{int(lo)}" if lo == hi else f"{int(lo)}–{int(hi)}" for lo, hi in zip(lows, self.bins)
         ]
 
 
@@ -98,7 +97,9 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, title: str, entries: list[tuple[str, str]], position: str = "bottom:24px; right:10px"):
+    def __init__(
+        self, title: str, entries: list[tuple[str, str]], position: str = "bottom:24px; right:10px"
+    ):
         super().__init__()
         self._name = "Legend"
         self.title = title

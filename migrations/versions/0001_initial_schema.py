@@ -56,9 +56,7 @@ def upgrade():
             "valid_to IS NULL OR valid_to > valid_from",
             name=op.f("ck_areas_valid_period"),
         ),
-        sa.ForeignKeyConstraint(
-            ["parent_id"], ["areas.id"], name=op.f("fk_areas_parent_id_areas")
-        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["areas.id"], name=op.f("fk_areas_parent_id_areas")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_areas")),
         sa.UniqueConstraint("code", name=op.f("uq_areas_code")),
     )
@@ -113,9 +111,7 @@ def upgrade():
             name=op.f("ck_hazards_class_known"),
         ),
         sa.CheckConstraint("ST_IsValid(geom)", name=op.f("ck_hazards_geom_valid")),
-        sa.CheckConstraint(
-            "severity BETWEEN 1 AND 4", name=op.f("ck_hazards_severity_range")
-        ),
+        sa.CheckConstraint("severity BETWEEN 1 AND 4", name=op.f("ck_hazards_severity_range")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hazards")),
     )
     with op.batch_alter_table("hazards", schema=None) as batch_op:
@@ -145,9 +141,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("address", sa.Text(), server_default="", nullable=False),
-        sa.Column(
-            "head_name", sa.String(length=100), server_default="", nullable=False
-        ),
+        sa.Column("head_name", sa.String(length=100), server_default="", nullable=False),
         sa.Column("phone", sa.String(length=32), server_default="", nullable=False),
         sa.Column("members", sa.Integer(), server_default="1", nullable=False),
         sa.Column(
@@ -177,9 +171,7 @@ def upgrade():
             postgresql_using="gist",
             postgresql_ops={},
         )
-        batch_op.create_index(
-            "ix_households_tags", ["tags"], unique=False, postgresql_using="gin"
-        )
+        batch_op.create_index("ix_households_tags", ["tags"], unique=False, postgresql_using="gin")
 
     op.create_geospatial_table(
         "sites",
@@ -216,9 +208,7 @@ def upgrade():
             name=op.f("ck_sites_type_known"),
         ),
         sa.CheckConstraint("ST_IsValid(geom)", name=op.f("ck_sites_geom_valid")),
-        sa.CheckConstraint(
-            "planned_end > planned_start", name=op.f("ck_sites_planned_period")
-        ),
+        sa.CheckConstraint("planned_end > planned_start", name=op.f("ck_sites_planned_period")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sites")),
     )
     with op.batch_alter_table("sites", schema=None) as batch_op:
@@ -250,9 +240,7 @@ def upgrade():
             "role IN ('admin', 'planner', 'leader', 'worker')",
             name=op.f("ck_users_role_known"),
         ),
-        sa.ForeignKeyConstraint(
-            ["area_id"], ["areas.id"], name=op.f("fk_users_area_id_areas")
-        ),
+        sa.ForeignKeyConstraint(["area_id"], ["areas.id"], name=op.f("fk_users_area_id_areas")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
@@ -283,9 +271,7 @@ def upgrade():
         sa.UniqueConstraint("token_sha256", name=op.f("uq_api_tokens_token_sha256")),
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_geospatial_table(
         "area_versions",
@@ -311,9 +297,7 @@ def upgrade():
         sa.Column("valid_to", sa.DateTime(timezone=True), nullable=False),
         sa.Column("changed_by", sa.Integer(), nullable=True),
         sa.Column("change_note", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "ST_IsValid(geom)", name=op.f("ck_area_versions_geom_valid")
-        ),
+        sa.CheckConstraint("ST_IsValid(geom)", name=op.f("ck_area_versions_geom_valid")),
         sa.ForeignKeyConstraint(
             ["area_id"],
             ["areas.id"],
@@ -329,9 +313,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_area_versions")),
     )
     with op.batch_alter_table("area_versions", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_area_versions_area_id", ["area_id", "version"], unique=True
-        )
+        batch_op.create_index("ix_area_versions_area_id", ["area_id", "version"], unique=True)
         batch_op.create_geospatial_index(
             "ix_area_versions_geom",
             ["geom"],
@@ -423,9 +405,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_household_grid_history")),
     )
     with op.batch_alter_table("household_grid_history", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_household_grid_history_grid", ["grid_id"], unique=False
-        )
+        batch_op.create_index("ix_household_grid_history_grid", ["grid_id"], unique=False)
         batch_op.create_index(
             "ix_household_grid_history_household",
             ["household_id", "valid_from"],
@@ -469,9 +449,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_site_milestones")),
     )
     with op.batch_alter_table("site_milestones", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_site_milestones_site_id"), ["site_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_site_milestones_site_id"), ["site_id"], unique=False)
 
     op.create_table(
         "site_progress",
@@ -498,9 +476,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_site_progress")),
     )
     with op.batch_alter_table("site_progress", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_site_progress_site_id"), ["site_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_site_progress_site_id"), ["site_id"], unique=False)
 
     op.create_table(
         "worker_grids",
@@ -565,9 +541,7 @@ def upgrade():
         ),
         sa.Column("category_id", sa.Integer(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column(
-            "status", sa.String(length=16), server_default="submitted", nullable=False
-        ),
+        sa.Column("status", sa.String(length=16), server_default="submitted", nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("reporter_id", sa.Integer(), nullable=True),
         sa.Column("grid_id", sa.Integer(), nullable=True),
@@ -609,9 +583,7 @@ def upgrade():
             ["departments.id"],
             name=op.f("fk_incidents_department_id_departments"),
         ),
-        sa.ForeignKeyConstraint(
-            ["grid_id"], ["areas.id"], name=op.f("fk_incidents_grid_id_areas")
-        ),
+        sa.ForeignKeyConstraint(["grid_id"], ["areas.id"], name=op.f("fk_incidents_grid_id_areas")),
         sa.ForeignKeyConstraint(
             ["reporter_id"], ["users.id"], name=op.f("fk_incidents_reporter_id_users")
         ),
@@ -632,9 +604,7 @@ def upgrade():
             postgresql_using="gist",
             postgresql_ops={},
         )
-        batch_op.create_index(
-            "ix_incidents_grid_status", ["grid_id", "status"], unique=False
-        )
+        batch_op.create_index("ix_incidents_grid_status", ["grid_id", "status"], unique=False)
 
     op.create_table(
         "incident_events",
@@ -719,9 +689,7 @@ def downgrade():
     op.drop_constraint(op.f("fk_areas_updated_by_users"), "areas", type_="foreignkey")
     op.drop_table("users")
     with op.batch_alter_table("sites", schema=None) as batch_op:
-        batch_op.drop_geospatial_index(
-            "ix_sites_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("ix_sites_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("sites")
     with op.batch_alter_table("households", schema=None) as batch_op:
@@ -740,8 +708,6 @@ def downgrade():
     with op.batch_alter_table("areas", schema=None) as batch_op:
         batch_op.drop_index("ix_areas_parent_id")
         batch_op.drop_index("ix_areas_level_live", postgresql_where="valid_to IS NULL")
-        batch_op.drop_geospatial_index(
-            "ix_areas_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("ix_areas_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("areas")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from geoalchemy2.shape import from_shape
 from shapely import box
 from sqlalchemy import func, select, text
 
-from app.models import Area, HouseholdGridHistory
+from app.models import HouseholdGridHistory
 from app.services import assignment
 from tests.factories import STEP, X0, Y0, add_households, build_world, current_grid_codes
 
@@ -97,8 +96,10 @@ def test_retiring_a_grid_leaves_its_households_uncovered(session):
     assignment.assign_all(session)
     nw = world.grids["NW"]
     region = session.scalar(select(func.ST_AsEWKT(nw.geom)))
-    session.execute(text("UPDATE areas SET valid_to = now() + interval '1 second' WHERE id = :id"),
-                    {"id": nw.id})
+    session.execute(
+        text("UPDATE areas SET valid_to = now() + interval '1 second' WHERE id = :id"),
+        {"id": nw.id},
+    )
     result = assignment.reassign_region(session, region)
     assert (result.households.uncovered, result.households.moved) == (2, 2)
     assert current_grid_codes(session, ids) == {i: None for i in ids}
@@ -110,5 +111,3 @@ def test_assign_area_reassigns_inside_that_area_only(session):
     result = assignment.assign_area(session, world.community.code)
     assert result.households.assigned == 1
     assert current_grid_codes(session, ids) == {ids[0]: SW}
-
-

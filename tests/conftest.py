@@ -44,8 +44,24 @@ def database_url() -> str:
     return test_database_url()
 
 
+# Test runs sharing one database take turns: each resets the schema it runs on.
+SUITE_LOCK = 7_400_511_381
+
+
 @pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
+def suite_lock(database_url):
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SUITE_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SUITE_LOCK})
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory, suite_lock):
     reset_schema(database_url)
     app = create_app(
         {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from dataclasses import asdict
+
+from flask import current_app, jsonify, request
 
 from app.api import bp, params
-from app.auth import current_scope
+from app.auth import current_scope, roles_required
+from app.errors import BadRequest
 from app.extensions import db
-from app.services.households import list_households
+from app.services.households import create_household, import_household_file, list_households
 
 
 @bp.get("/households")
@@ -21,3 +24,31 @@ def households_view():
         offset=offset,
     )
     return jsonify({"items": items, **params.page_links(total, limit, offset)})
+
+
+@bp.post("/households")
+@roles_required("admin", "planner", "worker")
+def create_household_view():
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise BadRequest("The body must be JSON (Content-Type: application/json).")
+    item = create_household(db.session, current_scope(), payload)
+    return jsonify(item), 201
+
+
+@bp.post("/households/import")
+@roles_required("admin", "planner")
+def import_households_view():
+    upload = request.files.get("file")
+    if upload is None:
+        raise BadRequest(
+            "Send the file as multipart/form-data field 'file'.", details={"field": "file"}
+        )
+    result = import_household_file(
+        db.session,
+        upload.stream,
+        upload.filename,
+        request.form.get("crs", "wgs84"),
+        current_app.config["MAX_CONTENT_LENGTH"],
+    )
+    return jsonify(asdict(result)), 201

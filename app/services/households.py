@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
+import pandas as pd
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.errors import BadRequest, Forbidden, InvalidData
+from app.services.imports import HOUSEHOLD_COLUMNS, import_households, load_household_frame
 from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.readers import copy_upload, remove
 from app.store import households as store
 from app.store.scope import Scope
 
@@ -26,3 +32,65 @@ def list_households(
             item["head_name"] = mask_name(item["head_name"])
             item["phone"] = mask_phone(item["phone"])
     return items, total
+
+
+ALLOWED_FIELDS = {
+    "external_id",
+    "lon",
+    "lat",
+    "crs",
+    "address",
+    "head_name",
+    "phone",
+    "members",
+    "tags",
+}
+
+
+def _as_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def create_household(session: Session, scope: Scope, payload: object) -> dict:
+    """Add one household from a JSON object, checked exactly as a file import is."""
+    if not isinstance(payload, dict):
+        raise BadRequest("The body must be a JSON object.")
+    unknown = sorted(set(payload) - ALLOWED_FIELDS)
+    if unknown:
+        raise BadRequest(f"Unknown field(s): {', '.join(unknown)}.", details={"fields": unknown})
+    missing = [f for f in ("lon", "lat") if payload.get(f) in (None, "")]
+    if missing:
+        raise InvalidData(f"Missing field(s): {', '.join(missing)}.", details={"fields": missing})
+    row = {column: _as_cell(payload.get(column)) for column in HOUSEHOLD_COLUMNS}
+    frame = pd.DataFrame([row], index=[1])
+    load_household_frame(session, frame, unit="item", crs=payload.get("crs") or "wgs84")
+    household_id = session.scalar(text("SELECT household_id FROM imported_households"))
+    rows, _ = store.households_in_scope(session, Scope.everything(), household_id=household_id)
+    created = rows[0]
+    grid_id = session.scalar(
+        text("SELECT grid_id FROM household_grid WHERE household_id = :id"), {"id": household_id}
+    )
+    if scope.restricted and not scope.allows_grid(grid_id):
+        session.rollback()
+        raise Forbidden("The household lies outside your grids.")
+    session.commit()
+    item = asdict(created)
+    if not scope.sees_personal_data:
+        item["head_name"], item["phone"] = mask_name(item["head_name"]), mask_phone(item["phone"])
+    return item
+
+
+def import_household_file(session: Session, upload, filename: str, crs: str, limit: int):
+    """Import an uploaded file (CSV, GeoJSON, GeoPackage); all rows or none."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json", ".gpkg"):
+        raise BadRequest("Upload a .csv, .geojson or .gpkg file.", details={"field": "file"})
+    path = copy_upload(upload, suffix, limit)
+    try:
+        return import_households(session, path, crs=crs or "wgs84")
+    finally:
+        remove(path)

@@ -295,7 +295,7 @@ def load_areas(
     try:
         candidates, faults, total = _read_polygons(Path(path), crs, max_vertices)
     except ValueError as exc:  # an unknown crs
-        raise BadRequest(str(exc)) from None
+        raise InvalidData(str(exc), details={"field": "crs"}) from None
     if total == 0:
         raise InvalidData("The file has no features.")
     progress(1, 4)
@@ -447,17 +447,32 @@ def load_households(
     session: Session, path: Path, *, crs: str = "wgs84", progress: Progress = _no_progress
 ) -> HouseholdImport:
     """Check every row and add them all, or none; the caller commits."""
+    frame, unit = _read_household_table(Path(path))
+    return load_household_frame(session, frame, unit=unit, crs=crs, progress=progress)
+
+
+def load_household_frame(
+    session: Session,
+    frame: pd.DataFrame,
+    *,
+    unit: str,
+    crs: str = "wgs84",
+    progress: Progress = _no_progress,
+) -> HouseholdImport:
+    """Check rows of strings (HOUSEHOLD_COLUMNS) and add them all, or none; the caller commits.
+
+    The index numbers the rows in faults (``unit`` says what a number counts).
+    """
     try:
         system = geocrs.parse_crs(crs)
     except ValueError as exc:
-        raise BadRequest(str(exc)) from None
-    frame, unit = _read_household_table(Path(path))
+        raise InvalidData(str(exc), details={"field": "crs"}) from None
     if frame.empty:
         raise InvalidData("The file has no households.")
     faults, x, y, members, tags, ids = _household_faults(session, frame, unit, system)
     _refuse(faults, len(frame), f"{unit}s")
     rows = zip(
-        ids.where(ids != "", None),
+        [i or None for i in ids],
         x,
         y,
         frame["address"].str.strip(),

@@ -29,6 +29,7 @@ def households_in_scope(
     scope: Scope,
     *,
     grid_code: str | None = None,
+    household_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[HouseholdRow], int]:
@@ -40,6 +41,9 @@ def households_in_scope(
     if grid_code:
         where.append("g.code = :grid_code")
         params["grid_code"] = grid_code
+    if household_id is not None:
+        where.append("h.id = :household_id")
+        params["household_id"] = household_id
     sql_where = " AND ".join(where)
     base = f"""
         FROM households h
@@ -80,6 +84,8 @@ def copy_households(session: Session, rows, total: int, progress=None) -> int:
     built in SQL from the copied numbers, which is far faster than one INSERT per row.
     """
     cursor = session.connection().connection.driver_connection.cursor()
+    # Dropped at commit; dropped here too for callers that load twice in one transaction.
+    cursor.execute("DROP TABLE IF EXISTS household_stage, imported_households")
     cursor.execute(
         """
         CREATE TEMP TABLE household_stage (

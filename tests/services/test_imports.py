@@ -241,7 +241,7 @@ def test_zip_slip_is_refused(session, world, tmp_path, member):
 def test_unknown_crs_and_unknown_format_are_refused(session, world, tmp_path):
     west, _ = halves()
     path = write_geojson(tmp_path / "w.geojson", [feature(west)])
-    with pytest.raises(BadRequest, match="wgs84"):
+    with pytest.raises(InvalidData, match="wgs84"):
         import_areas(session, path, level="grid", parent_code=COMMUNITY, crs="mars")
     (tmp_path / "w.kmz").write_bytes(b"PK")
     with pytest.raises(BadRequest, match="Unsupported file type"):

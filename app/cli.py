@@ -10,6 +10,7 @@ from functools import wraps
 from pathlib import Path
 
 import click
+from flask import current_app
 from tqdm import tqdm
 
 from app.errors import WanggeError
@@ -124,6 +125,7 @@ def import_areas_command(file, level, crs, parent_code, code_field, name_field) 
             code_field=code_field,
             name_field=name_field,
             progress=progress,
+            max_vertices=current_app.config["WANGGE_MAX_VERTICES"],
         )
     click.echo(
         f"imported {len(result.codes)} {level} areas: {', '.join(result.codes[:10])}"

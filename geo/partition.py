@@ -309,3 +309,61 @@ def order_north_to_south_west_to_east(
     # Points have no height: then every distinct northing is a row of its own.
     row = np.floor(depth / height) if height > 0.0 else depth
     return np.lexsort((np.arange(len(values)), centroids[:, 0], row)).astype(np.int64)
+
+
+def split_around_points(
+    polygon: shapely.Geometry, points: ArrayLike, k: int, rng: np.random.Generator
+) -> NDArray[np.object_]:
+    """Cut a polygon into ``k`` cells around k-means centres of the points inside it.
+
+    Cells come out small where points (households) are dense.  With fewer than ``k`` points
+    inside, random points fill in.  A centre that falls outside a concave polygon is moved to
+    the nearest point inside.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> rng = np.random.default_rng(0)
+    >>> pts = np.array([[0.1, 0.1], [0.12, 0.1], [0.9, 0.9], [0.88, 0.9]])
+    >>> cells = split_around_points(box(0, 0, 1, 1), pts, 2, rng)
+    >>> len(cells), round(float(sum(c.area for c in cells)), 9)
+    (2, 1.0)
+    """
+    from geo.cluster import kmeans_centres
+
+    geom = _polygonal(polygon)
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    inside = points[shapely.contains_xy(geom, points[:, 0], points[:, 1])]
+    if len(inside) < k:
+        inside = np.vstack([inside, sample_points_in(geom, k, rng)])
+    centres = kmeans_centres(inside, k, rng)
+    outside = ~shapely.contains_xy(geom, centres[:, 0], centres[:, 1])
+    for i in np.flatnonzero(outside):
+        centres[i] = inside[((inside - centres[i]) ** 2).sum(axis=1).argmin()]
+    # Two centres can land on the same household; nudge duplicates apart.
+    _, first = np.unique(centres, axis=0, return_index=True)
+    for i in sorted(set(range(k)) - set(first.tolist())):
+        others = inside[~(inside == centres[i]).all(axis=1)]
+        centres[i] = others[rng.integers(len(others))]
+    return voronoi_partition(geom, centres)
+
+
+def polygonal_parts_of(geom: shapely.Geometry) -> list[shapely.Polygon]:
+    """The non-empty polygons of any geometry (an overlay can leave lines and points).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> [p.area for p in polygonal_parts_of(box(0, 0, 1, 1).intersection(box(1, 0, 2, 1)))]
+    []
+    >>> [p.area for p in polygonal_parts_of(box(0, 0, 2, 1).intersection(box(1, 0, 3, 1)))]
+    [1.0]
+    """
+    return [
+        p for p in shapely.get_parts(geom) if isinstance(p, shapely.Polygon) and not p.is_empty
+    ] + [
+        q
+        for p in shapely.get_parts(geom)
+        if isinstance(p, shapely.GeometryCollection)
+        for q in polygonal_parts_of(p)
+    ]

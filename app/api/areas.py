@@ -1,15 +1,42 @@
-"""Areas as GeoJSON features."""
+"""Areas as GeoJSON features; planners' edits with optimistic concurrency (ETag / If-Match)."""
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
+from flask_login import current_user
 
 from app.api import bp, params
-from app.auth import current_scope
+from app.auth import current_scope, roles_required
 from app.errors import BadRequest, NotFound
 from app.extensions import db
 from app.models import LEVEL_VALUES
+from app.services import areas as service
 from app.store import areas as store
+
+EDITORS = ("admin", "planner")
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object (Content-Type: application/json).")
+    return body
+
+
+def _expected_version() -> int | None:
+    header = request.headers.get("If-Match")
+    return service.parse_version(header) if header else None
+
+
+def _max_vertices() -> int:
+    return current_app.config["WANGGE_MAX_VERTICES"]
+
+
+def _changed(change: service.AreaChange, status: int = 200):
+    response = jsonify(change.to_dict())
+    if change.area:
+        response.headers["ETag"] = f'"{change.area["properties"]["version"]}"'
+    return response, status
 
 
 @bp.get("/areas")
@@ -44,4 +71,100 @@ def get_area(code: str):
     feature = store.area_feature(db.session, code)
     if feature is None:
         raise NotFound(f"No area with code {code!r}.")
-    return jsonify(feature)
+    response = jsonify(feature)
+    response.headers["ETag"] = f'"{feature["properties"]["version"]}"'
+    return response
+
+
+@bp.post("/areas")
+@roles_required(*EDITORS)
+def create_area():
+    body = _body()
+    change = service.create_area(
+        db.session,
+        current_user.id,
+        level=body.get("level", "grid"),
+        parent_code=body.get("parent"),
+        geometry=body.get("geometry"),
+        crs=body.get("crs"),
+        name=body.get("name"),
+        max_vertices=_max_vertices(),
+    )
+    return _changed(change, 201)
+
+
+@bp.patch("/areas/<code>")
+@roles_required(*EDITORS)
+def update_area(code: str):
+    body = _body()
+    change = service.update_area(
+        db.session,
+        current_user.id,
+        code,
+        _expected_version(),
+        geometry=body.get("geometry"),
+        name=body.get("name"),
+        crs=body.get("crs"),
+        max_vertices=_max_vertices(),
+    )
+    return _changed(change)
+
+
+@bp.delete("/areas/<code>")
+@roles_required(*EDITORS)
+def retire_area(code: str):
+    return _changed(service.retire_area(db.session, current_user.id, code, _expected_version()))
+
+
+@bp.post("/areas/<code>/split")
+@roles_required(*EDITORS)
+def split_area(code: str):
+    body = _body()
+    change = service.split_area(
+        db.session,
+        current_user.id,
+        code,
+        _expected_version(),
+        line=body.get("line"),
+        parts=body.get("parts"),
+        crs=body.get("crs"),
+    )
+    return _changed(change, 201)
+
+
+@bp.post("/areas/merge")
+@roles_required(*EDITORS)
+def merge_areas():
+    body = _body()
+    versions = body.get("versions")
+    if versions is not None and not isinstance(versions, dict):
+        raise BadRequest("versions must map area codes to the versions you loaded.")
+    change = service.merge_areas(
+        db.session, current_user.id, body.get("codes"), versions, name=body.get("name")
+    )
+    return _changed(change, 201)
+
+
+@bp.get("/areas/<code>/history")
+def area_history(code: str):
+    return jsonify(service.area_history(db.session, code))
+
+
+@bp.post("/areas/<code>/restore")
+@roles_required(*EDITORS)
+def restore_area(code: str):
+    body = _body()
+    version = body.get("version")
+    if not isinstance(version, int):
+        raise BadRequest(
+            "Send the version to restore as a whole number.", details={"field": "version"}
+        )
+    change = service.restore_version(
+        db.session,
+        current_user.id,
+        code,
+        _expected_version(),
+        version,
+        max_vertices=_max_vertices(),
+    )
+    return _changed(change)

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import WanggeError, internal_error_envelope
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def _render(status: int, code: str, message: str, details=None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(WanggeError)
     def handle_wangge_error(exc: WanggeError):
+        db.session.rollback()  # nothing of a refused request is kept
         return _render(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(CSRFError)
@@ -60,6 +62,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
+        db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return jsonify(internal_error_envelope()), 500

@@ -36,8 +36,8 @@ from app.services.auth import create_user
 from app.services.demo_names import COMMUNITY_WORDS, GIVEN, ROADS, SURNAMES, TOWNS, URBAN_STREETS
 from app.services.imports import load_areas
 from app.store import households as household_store
-from geo import cluster, partition
 from geo import crs as geocrs
+from geo import partition
 
 BOUNDARY_FILE = ROOT / "data" / "511381.geojson"
 DISTRICT_CODE = "511381"
@@ -137,7 +137,7 @@ def _add_areas(session, parent: Area, level: str, geoms, names, width: int) -> l
     order = partition.order_north_to_south_west_to_east(np.asarray(geoms))
     areas = []
     for sequence, index in enumerate(order, start=1):
-        geom = shapely.MultiPolygon(partition_parts(geoms[index]))
+        geom = shapely.MultiPolygon(partition.polygonal_parts_of(geoms[index]))
         areas.append(
             Area(
                 code=f"{parent.code}{sequence:0{width}d}",
@@ -150,12 +150,6 @@ def _add_areas(session, parent: Area, level: str, geoms, names, width: int) -> l
     session.add_all(areas)
     session.flush()
     return areas
-
-
-def partition_parts(geom) -> list:
-    """The polygons of a cell (Voronoi cells clipped to a coast can come out multi-part)."""
-    parts = shapely.get_parts(geom)
-    return [p for p in parts if isinstance(p, shapely.Polygon) and not p.is_empty]
 
 
 def _shape(area: Area):
@@ -176,20 +170,6 @@ def _town_shape(rng: np.random.Generator):
     return geocrs.from_metric(shapely.union_all(discs).simplify(50), metric)
 
 
-def _split(geom, points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Cut an area into k cells around k-means centres of the households inside it,
-    so that cells are small where people live close together."""
-    inside = points[shapely.contains_xy(geom, points[:, 0], points[:, 1])]
-    if len(inside) < k:
-        inside = np.vstack([inside, partition.sample_points_in(geom, k, rng)])
-    centres = cluster.kmeans_centres(inside, k, rng)
-    # A centre can fall outside a concave area: use the nearest household inside instead.
-    outside = ~shapely.contains_xy(geom, centres[:, 0], centres[:, 1])
-    for i in np.flatnonzero(outside):
-        centres[i] = inside[((inside - centres[i]) ** 2).sum(axis=1).argmin()]
-    return partition.voronoi_partition(geom, centres)
-
-
 def _build_areas(session: Session, rng: np.random.Generator, households: int):
     district = session.scalar(select(Area).where(Area.code == DISTRICT_CODE))
     district_geom = _shape(district)
@@ -197,7 +177,7 @@ def _build_areas(session: Session, rng: np.random.Generator, households: int):
     rural = shapely.make_valid(district_geom.difference(urban))
     points = _household_points(rng, households, urban, rural)
 
-    urban_cells = _split(urban, points, len(URBAN_STREETS), rng)
+    urban_cells = partition.split_around_points(urban, points, len(URBAN_STREETS), rng)
     town_seeds = partition.sample_points_in(rural, len(TOWNS), rng)
     town_cells = partition.voronoi_partition(rural, town_seeds)
     cells = list(urban_cells) + list(town_cells)
@@ -207,14 +187,14 @@ def _build_areas(session: Session, rng: np.random.Generator, households: int):
     communities: list[Area] = []
     words = iter(COMMUNITY_WORDS)
     for street in urban_streets:
-        cells = _split(_shape(street), points, COMMUNITIES_PER_STREET, rng)
+        cells = partition.split_around_points(_shape(street), points, COMMUNITIES_PER_STREET, rng)
         communities += _add_areas(
             session, street, "community", cells, [f"{next(words)}社区" for _ in cells], 3
         )
 
     grids: list[Area] = []
     for community in communities:
-        cells = _split(_shape(community), points, GRIDS_PER_COMMUNITY, rng)
+        cells = partition.split_around_points(_shape(community), points, GRIDS_PER_COMMUNITY, rng)
         stem = community.name.removesuffix("社区")
         # _add_areas numbers north to south; names follow the numbers.
         created = _add_areas(session, community, "grid", cells, [""] * len(cells), 3)
@@ -421,7 +401,7 @@ def _build_hazards(session: Session, rng: np.random.Generator, district_geom, ur
             name="嘉陵江沿岸洪涝风险区",
             hazard_class="flood",
             severity=3,
-            geom=from_shape(shapely.MultiPolygon(partition_parts(flood)), srid=4326),
+            geom=from_shape(shapely.MultiPolygon(partition.polygonal_parts_of(flood)), srid=4326),
             description="沿江低洼地带，汛期易受淹。",
         )
     ]

@@ -142,7 +142,12 @@ def parents_containing(session: Session, level: str, points_wkb: list[bytes]) ->
 
 
 def sibling_overlaps(
-    session: Session, parent_id: int | None, level: str, geoms_wkb: list[bytes], min_area_m2: float
+    session: Session,
+    parent_id: int | None,
+    level: str,
+    geoms_wkb: list[bytes],
+    min_area_m2: float,
+    exclude_ids: list[int] | None = None,
 ) -> list[tuple[int, str, bytes]]:
     """(index into geoms, existing sibling code, overlap WKB) for overlaps above a threshold."""
     rows = session.execute(
@@ -153,11 +158,81 @@ def sibling_overlaps(
                   FROM unnest(CAST(:geoms AS bytea[])) WITH ORDINALITY AS t(w, ord)) n
             JOIN areas a ON a.level = :level AND a.valid_to IS NULL
                  AND a.parent_id IS NOT DISTINCT FROM :parent_id
+                 AND a.id <> ALL(:exclude)
                  AND a.geom && n.geom AND ST_Relate(a.geom, n.geom, '2********')
             WHERE ST_Area(ST_Intersection(a.geom, n.geom)::geography) > :min_area
             ORDER BY n.ord, a.code
             """
         ),
-        {"geoms": geoms_wkb, "level": level, "parent_id": parent_id, "min_area": min_area_m2},
+        {
+            "geoms": geoms_wkb,
+            "level": level,
+            "parent_id": parent_id,
+            "min_area": min_area_m2,
+            "exclude": exclude_ids or [],
+        },
     )
     return [(r.idx, r.code, bytes(r.wkb)) for r in rows]
+
+
+def lock_children_of(session: Session, parent_id: int | None) -> None:
+    """Serialise edits among siblings: every write under a parent takes its row lock first.
+
+    Two planners editing adjacent grids then check for overlaps one after the other, so
+    neither can commit an overlap the other's check did not see.
+    """
+    if parent_id is None:
+        session.execute(text("SELECT pg_advisory_xact_lock(511381)"))
+    else:
+        session.execute(text("SELECT id FROM areas WHERE id = :id FOR UPDATE"), {"id": parent_id})
+
+
+def lock_area(session: Session, code: str) -> Area | None:
+    return session.scalar(
+        select(Area).where(Area.code == code, Area.valid_to.is_(None)).with_for_update()
+    )
+
+
+def sibling_geometries(
+    session: Session, parent_id: int | None, level: str, near_wkb: bytes, exclude_ids: list[int]
+) -> list[bytes]:
+    """Live siblings within ~10 m of a geometry, as WKB (to snap to)."""
+    return [
+        bytes(w)
+        for w in session.scalars(
+            text(
+                """
+                SELECT ST_AsBinary(geom) FROM areas
+                WHERE level = :level AND valid_to IS NULL
+                  AND parent_id IS NOT DISTINCT FROM :parent_id AND id <> ALL(:exclude)
+                  AND geom && ST_Expand(ST_GeomFromWKB(:g, 4326), 0.0001)
+                """
+            ),
+            {"level": level, "parent_id": parent_id, "exclude": exclude_ids, "g": near_wkb},
+        )
+    ]
+
+
+def live_children_count(session: Session, area_id: int) -> int:
+    return (
+        session.scalar(
+            text("SELECT count(*) FROM areas WHERE parent_id = :id AND valid_to IS NULL"),
+            {"id": area_id},
+        )
+        or 0
+    )
+
+
+def area_versions(session: Session, area_id: int) -> list[dict]:
+    rows = session.execute(
+        text(
+            """
+            SELECT v.version, v.name, v.valid_from, v.valid_to, u.username AS changed_by,
+                   v.change_note, ST_AsGeoJSON(v.geom, 7)::json AS geometry
+            FROM area_versions v LEFT JOIN users u ON u.id = v.changed_by
+            WHERE v.area_id = :id ORDER BY v.version
+            """
+        ),
+        {"id": area_id},
+    )
+    return [dict(r._mapping) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, g, request
+from flask import Flask, g
 from flask_login import current_user
 
 from app.errors import Forbidden
@@ -38,9 +38,9 @@ def init_app(app: Flask) -> None:
 
 
 def bearer_authenticated() -> bool:
-    return bool(g.get("bearer_auth")) or request.headers.get("Authorization", "").startswith(
-        "Bearer "
-    )
+    """True only when this request was authenticated by a valid token (not a cookie that
+    happens to travel with an Authorization header): only then may it skip CSRF."""
+    return bool(g.get("bearer_auth"))
 
 
 def current_scope() -> Scope:

@@ -3,16 +3,21 @@ per test, the Flask app, its client and CLI runner, and logged-in users of every
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.extensions import db
+from app.services import auth as auth_service
 
 
 def test_database_url() -> str:
@@ -100,9 +105,32 @@ def session(app):
             connection.close()
 
 
+class FreshRequestClient(FlaskClient):
+    """A test client whose every request starts with an empty ``flask.g``, as in production.
+
+    The ``session`` fixture keeps one app context pushed for the whole test, and a request
+    reuses it: without this, Flask-Login's cached user and the cached scope of the first
+    request would answer for every later request of the test.
+    """
+
+    def open(self, *args, **kwargs):
+        vars(g._get_current_object()).clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, session):
-    return app.test_client()
+    return FreshRequestClient(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    """One PBKDF2 round instead of scrypt: test users are made in every test, not attacked."""
+    monkeypatch.setattr(
+        auth_service,
+        "generate_password_hash",
+        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
+    )
 
 
 @pytest.fixture

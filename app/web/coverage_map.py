@@ -28,31 +28,37 @@ def coverage_map(data: CoverageMapData) -> MapParts:
             "weight": 1,
         },
         highlight_function=lambda f: {"weight": 3, "color": "#000"},
-        tooltip=folium.GeoJsonTooltip(["name", "households"], aliases=["网格", "住户"]),
+        # Folium refuses tooltip fields on an empty layer, hence the conditions.
+        tooltip=folium.GeoJsonTooltip(["name", "households"], aliases=["网格", "住户"])
+        if data.grids
+        else None,
         popup=folium.GeoJsonPopup(
             ["code", "name", "community", "workers", "households"],
             aliases=["编码", "名称", "社区", "网格员", "住户数"],
-        ),
+        )
+        if data.grids
+        else None,
     ).add_to(m)
 
     folium.GeoJson(
         {"type": "FeatureCollection", "features": data.communities},
         name="社区边界",
         style_function=lambda f: {"fill": False, "color": "#1f4e79", "weight": 2.5},
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=["社区"]),
+        tooltip=folium.GeoJsonTooltip(["name"], aliases=["社区"]) if data.communities else None,
     ).add_to(m)
 
     folium.GeoJson(
         {"type": "FeatureCollection", "features": data.grids_without_worker},
         name=f"无网格员网格（{len(data.grids_without_worker)}）",
         style_function=lambda f: {
-            "fill": True,
-            "fillOpacity": 0,
+            "fill": False,  # an outline only: clicks reach the grid underneath
             "color": NO_WORKER,
             "weight": 3,
             "dashArray": "6 4",
         },
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=["无网格员"]),
+        tooltip=folium.GeoJsonTooltip(["name"], aliases=["无网格员"])
+        if data.grids_without_worker
+        else None,
     ).add_to(m)
 
     if data.uncovered:

@@ -31,9 +31,7 @@ def busy_map() -> folium.Map:
     points = [[lat + i * 0.001, lon + i * 0.001, 1.0 + i] for i in range(5)]
     folium.plugins.HeatMap(points, name="incidents").add_to(m)
     cluster = folium.plugins.MarkerCluster(name="households").add_to(m)
-    folium.Marker(
-        LANGZHONG, icon=folium.Icon(icon="house", prefix="fa", angle=30)
-    ).add_to(cluster)
+    folium.Marker(LANGZHONG, icon=folium.Icon(icon="house", prefix="fa", angle=30)).add_to(cluster)
     folium.Marker(LANGZHONG, icon=folium.Icon(icon="info-sign")).add_to(cluster)
     folium.plugins.Draw(export=False).add_to(m)
     if hasattr(folium.plugins, "GeoMan"):
@@ -64,9 +62,7 @@ def busy_map() -> folium.Map:
         name="grids",
         tooltip=folium.GeoJsonTooltip(fields=["code", "households"]),
     ).add_to(m)
-    folium.plugins.VectorGridProtobuf(
-        "/tiles/grids/{z}/{x}/{y}.pbf", "grid tiles"
-    ).add_to(m)
+    folium.plugins.VectorGridProtobuf("/tiles/grids/{z}/{x}/{y}.pbf", "grid tiles").add_to(m)
     folium.plugins.Fullscreen().add_to(m)
     folium.plugins.LocateControl().add_to(m)
     branca.colormap.LinearColormap(
@@ -113,20 +109,12 @@ def test_every_referenced_static_file_exists(html):
     assert "vendor/folium/leaflet_heat.min.js" in referenced
     assert "vendor/d3/d3.min.js" in referenced  # added by the colormap while rendering
     missing = [path for path in referenced if not (STATIC / path).is_file()]
-    assert missing == [], (
-        f"missing under {STATIC} (run scripts/provision-assets.sh): {missing}"
-    )
+    assert missing == [], f"missing under {STATIC} (run scripts/provision-assets.sh): {missing}"
 
 
 def test_every_local_asset_exists():
-    missing = [
-        path
-        for path in sorted(set(LOCAL_ASSETS.values()))
-        if not (STATIC / path).is_file()
-    ]
-    assert missing == [], (
-        f"missing under {STATIC} (run scripts/provision-assets.sh): {missing}"
-    )
+    missing = [path for path in sorted(set(LOCAL_ASSETS.values())) if not (STATIC / path).is_file()]
+    assert missing == [], f"missing under {STATIC} (run scripts/provision-assets.sh): {missing}"
 
 
 def test_stylesheets_load_only_local_files():
@@ -147,9 +135,7 @@ def test_stylesheets_load_only_local_files():
 def test_unmapped_plugin_is_refused():
     m = folium.Map(location=LANGZHONG)
     folium.plugins.MiniMap().add_to(m)
-    with pytest.raises(
-        ExternalAssetError, match=r"MiniMap links https://\S+Control\.MiniMap\.js"
-    ):
+    with pytest.raises(ExternalAssetError, match=r"MiniMap links https://\S+Control\.MiniMap\.js"):
         self_host(m, static_url)
 
 
@@ -171,10 +157,7 @@ def test_plugin_added_after_self_host_is_localized_or_refused():
 def test_self_host_changes_only_the_given_map():
     self_host(busy_map(), static_url)
     html = folium.Map(location=LANGZHONG).get_root().render()
-    assert (
-        "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
-        in external_urls(html)
-    )
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in external_urls(html)
 
 
 def test_external_urls_finds_links_and_styles_but_not_script_data():

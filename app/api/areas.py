@@ -11,6 +11,8 @@ from app.errors import BadRequest, NotFound
 from app.extensions import db
 from app.models import LEVEL_VALUES
 from app.services import areas as service
+from app.services import exports
+from app.services.imports import areas as area_imports
 from app.store import areas as store
 
 EDITORS = ("admin", "planner")
@@ -168,3 +170,49 @@ def restore_area(code: str):
         max_vertices=_max_vertices(),
     )
     return _changed(change)
+
+
+@bp.get("/areas/export")
+def export_areas():
+    export = exports.export_areas(
+        db.session,
+        current_scope(),
+        request.args.get("format", "geojson"),
+        level=request.args.get("level", "grid") or None,
+        parent_code=request.args.get("parent") or None,
+    )
+    response = current_app.response_class(export.data, mimetype=export.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["X-Feature-Count"] = str(export.count)
+    return response
+
+
+@bp.post("/areas/import")
+@roles_required(*EDITORS)
+def import_areas():
+    upload = request.files.get("file")
+    if upload is None:
+        raise BadRequest(
+            "Send the file as multipart/form-data field 'file'.", details={"field": "file"}
+        )
+    form = request.form
+    result = area_imports.import_uploaded_areas(
+        db.session,
+        upload.stream,
+        upload.filename,
+        current_app.config["MAX_CONTENT_LENGTH"],
+        level=form.get("level", "grid"),
+        crs=form.get("crs", "wgs84"),
+        parent_code=form.get("parent") or None,
+        code_field=form.get("code_field") or None,
+        name_field=form.get("name_field") or None,
+        actor_id=current_user.id,
+        max_vertices=_max_vertices(),
+    )
+    body = {"created": result.codes, "households": None}
+    if result.reassignment:
+        body["households"] = {
+            "moved": result.reassignment.households.moved,
+            "uncovered": result.reassignment.households.uncovered,
+        }
+    return jsonify(body), 201

@@ -8,6 +8,7 @@ temporary folder.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
 from app.errors import BadRequest, InvalidData, PayloadTooLarge
@@ -36,9 +38,11 @@ def file_kind(path: Path) -> str:
         return "zip"
     if suffix == ".csv":
         return "csv"
+    if suffix == ".kml":
+        return "kml"
     raise BadRequest(
         f"Unsupported file type {suffix or '(none)'!r}: use GeoJSON, GeoPackage, "
-        "a zipped Shapefile or CSV."
+        "a zipped Shapefile, KML or CSV."
     )
 
 
@@ -117,9 +121,35 @@ def read_vector(path: Path) -> gpd.GeoDataFrame:
                     f"The archive must hold exactly one .shp file; it holds {len(shapefiles)}."
                 )
             return _read_with_gdal(shapefiles[0], path.name)
+    if kind == "kml":
+        refuse_xml_declarations(path)
+        return _read_with_gdal(path, path.name)
     if kind in ("gpkg", "geojson"):
         return _read_with_gdal(path, path.name)
     raise BadRequest(f"{path.name} is not a vector file.")
+
+
+XML_DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def refuse_xml_declarations(path: Path) -> None:
+    """KML needs no DTD: refusing DOCTYPE and ENTITY outright rules out entity expansion
+    (billion laughs) and external entities before any XML parser sees the file."""
+    if path.stat().st_size > MAX_GEOJSON_BYTES:
+        raise PayloadTooLarge(f"{path.name} is larger than {MAX_GEOJSON_BYTES >> 20} MB.")
+    if XML_DECLARATIONS.search(path.read_bytes()):
+        raise InvalidData(f"{path.name} declares a DTD or entities; KML needs neither. Refused.")
+
+
+def read_wkt_csv(path: Path) -> pd.DataFrame:
+    """A CSV of areas with their geometry as WKT in a column named ``wkt``."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise BadRequest(f"{path.name} is not a readable UTF-8 CSV file: {exc}") from None
+    if "wkt" not in frame.columns:
+        raise InvalidData(f"{path.name} has no 'wkt' column with the geometries.")
+    return frame
 
 
 def _read_with_gdal(path: Path, shown_name: str) -> gpd.GeoDataFrame:

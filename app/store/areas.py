@@ -236,3 +236,46 @@ def area_versions(session: Session, area_id: int) -> list[dict]:
         {"id": area_id},
     )
     return [dict(r._mapping) for r in rows]
+
+
+def areas_for_export(
+    session: Session,
+    *,
+    level: str | None,
+    parent_code: str | None,
+    grid_ids: frozenset[int] | None,
+) -> list:
+    """Live areas with the figures an export carries (households and workers for grids)."""
+    where, params = ["a.valid_to IS NULL"], {}
+    if level:
+        where.append("a.level = :level")
+        params["level"] = level
+    if parent_code:
+        where.append("p.code = :parent")
+        params["parent"] = parent_code
+    if grid_ids is not None:
+        where.append("(a.level NOT IN ('grid', 'microgrid') OR a.id = ANY(:grid_ids))")
+        params["grid_ids"] = list(grid_ids)
+    return list(
+        session.execute(
+            text(
+                f"""
+            SELECT a.code, a.name, a.level, p.code AS parent, p.name AS parent_name,
+                   COALESCE(w.names, '') AS workers, COALESCE(n.households, 0) AS households,
+                   round((ST_Area(a.geom::geography) / 1e6)::numeric, 4)::float AS area_km2,
+                   a.version, ST_AsBinary(a.geom) AS wkb
+            FROM areas a
+            LEFT JOIN areas p ON p.id = a.parent_id
+            LEFT JOIN (SELECT grid_id, count(*) AS households FROM household_grid
+                       GROUP BY grid_id) n ON n.grid_id = a.id
+            LEFT JOIN (SELECT wg.grid_id,
+                              string_agg(u.display_name, '、' ORDER BY u.display_name) AS names
+                       FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
+                       GROUP BY wg.grid_id) w ON w.grid_id = a.id
+            WHERE {" AND ".join(where)}
+            ORDER BY a.code
+            """
+            ),
+            params,
+        )
+    )

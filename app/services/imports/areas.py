@@ -16,7 +16,14 @@ from app.errors import BadRequest, InvalidData
 from app.models import LEVEL_VALUES, Area, Level
 from app.services.assignment import Reassignment, reassign_region
 from app.services.imports.common import Progress, no_progress, refuse
-from app.services.readers import file_kind, read_geojson, read_vector
+from app.services.readers import (
+    copy_upload,
+    file_kind,
+    read_geojson,
+    read_vector,
+    read_wkt_csv,
+    remove,
+)
 from app.store import areas as area_store
 from geo import coverage as geocoverage
 from geo import crs as geocrs
@@ -63,6 +70,21 @@ def _read_polygons(path: Path, crs: str, max_vertices: int) -> tuple[list, list[
             props = feature.get("properties") or {} if isinstance(feature, dict) else {}
             candidates.append(_Candidate(number, geom, dict(props)))
         total = len(features)
+    elif file_kind(path) == "csv":
+        frame = read_wkt_csv(path)
+        total = len(frame)
+        geoms = shapely.from_wkt(frame["wkt"].values, on_invalid="ignore")
+        for number, (geom, props) in enumerate(
+            zip(geoms, frame.drop(columns="wkt").to_dict("records")), start=1
+        ):
+            try:
+                if geom is None:
+                    raise GeometryError("malformed", "The wkt column is not valid WKT.", path="wkt")
+                checked = check_polygonal(geom, max_vertices=max_vertices)
+            except GeometryError as fault:
+                faults.append({"feature": number, **fault.to_dict()})
+                continue
+            candidates.append(_Candidate(number, checked, props))
     else:
         frame = read_vector(path)
         if frame.crs is not None and frame.crs.to_epsg() not in (4326, 4490):
@@ -292,3 +314,18 @@ def import_areas(session: Session, path: Path, **options) -> AreaImport:
     result = load_areas(session, path, **options)
     session.commit()
     return result
+
+
+UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".csv")
+
+
+def import_uploaded_areas(session: Session, stream, filename: str | None, limit: int, **options):
+    """Import an uploaded file: saved privately with a size cap, read, then deleted."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise BadRequest(f"Upload one of {', '.join(UPLOAD_SUFFIXES)}.", details={"field": "file"})
+    path = copy_upload(stream, suffix, limit)
+    try:
+        return import_areas(session, path, **options)
+    finally:
+        remove(path)

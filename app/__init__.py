@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import auth, cli, extensions, models  # noqa: F401  (models register tables)
     from app.api import bp as api_bp
     from app.api.errors import register_error_handlers
+    from app.api.ogc import bp as ogc_bp
     from app.web import bp as web_bp
 
     extensions.db.init_app(app)
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(ogc_bp)
     app.register_blueprint(web_bp)
     register_error_handlers(app)
     app.cli.add_command(cli.wangge)

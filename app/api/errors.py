@@ -29,7 +29,7 @@ _CODES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/open311/", "/tiles/"))
+    return request.path.startswith(("/api/", "/ogc", "/open311/", "/tiles/"))
 
 
 def _render(status: int, code: str, message: str, details=None):

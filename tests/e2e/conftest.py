@@ -1,7 +1,7 @@
 """Browser tests: the app served to a real headless Chromium, one rolled-back transaction per test.
 
-The live server runs in a background thread of this process and handles one request at a
-time (``threaded=False``). It uses the test's own database session: for these tests the
+The live server runs in background threads of this process and hands the app one request at a
+time (:class:`OneRequestAtATime`). It uses the test's own database session: for these tests the
 ``session`` fixture is one SQLAlchemy session shared by every thread (its scope function
 returns a constant) on the test's connection, so the server sees what the test wrote and
 everything is rolled back afterwards. Two rules follow:
@@ -55,11 +55,30 @@ def session(session):
         db.session = session
 
 
+class OneRequestAtATime:
+    """Each connection gets a thread (an idle keep-alive or speculative connection, as curl
+    and Chromium open, cannot block the others), but requests reach the app one at a time,
+    since they all share the test's database session."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app on 127.0.0.1 at a free port, served from a background thread; yields its base URL."""
     assert app.config["WANGGE_TILES"] == "none", "browser tests must not need the Internet"
-    server = make_server("127.0.0.1", 0, app, threaded=False)
+    server = make_server("127.0.0.1", 0, OneRequestAtATime(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

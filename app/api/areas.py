@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import LEVEL_VALUES
 from app.services import areas as service
 from app.services import exports
+from app.services import generate as generator
 from app.services.imports import areas as area_imports
 from app.store import areas as store
 
@@ -216,3 +217,15 @@ def import_areas():
             "uncovered": result.reassignment.households.uncovered,
         }
     return jsonify(body), 201
+
+
+@bp.post("/areas/<code>/generate")
+@roles_required(*EDITORS)
+def generate_grids(code: str):
+    """Preview generated grids for a community; with "commit": true, replace its grids."""
+    body = _body()
+    kind = body.get("kind")
+    if body.get("commit") is True:
+        change = generator.commit_grids(db.session, current_user.id, code, kind, body)
+        return _changed(change, 201)
+    return jsonify(generator.plan_grids(db.session, code, kind, body).to_dict())

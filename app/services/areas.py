@@ -182,13 +182,13 @@ def _fit(session: Session, geom, level: str, parent: Area | None, exclude: list[
     return geom
 
 
-def _reassign(session: Session, level: str, region, actor_id) -> Reassignment | None:
+def reassign_if_grid(session: Session, level: str, region, actor_id) -> Reassignment | None:
     if level != Level.GRID.value or region is None or region.is_empty:
         return None
     return reassign_region(session, f"SRID=4326;{region.wkt}", actor_id=actor_id)
 
 
-def _now(session: Session):
+def wall_clock(session: Session):
     """The wall clock, not the transaction start: an area created and changed in one
     transaction still gets periods that end after they begin."""
     return session.scalar(select(func.clock_timestamp()))
@@ -231,7 +231,7 @@ def _locked_for_change(session: Session, code: str, expected_version: int | None
     return area
 
 
-def _new_codes(session: Session, parent: Area, level: str, geoms) -> list[str]:
+def new_codes(session: Session, parent: Area, level: str, geoms) -> list[str]:
     width = store.CODE_LENGTHS[level] - len(parent.code)
     start = store.max_child_sequence(session, parent.code, level) + 1
     order = partition.order_north_to_south_west_to_east(np.asarray(geoms, dtype=object))
@@ -241,7 +241,7 @@ def _new_codes(session: Session, parent: Area, level: str, geoms) -> list[str]:
     return codes
 
 
-def _default_name(code: str, level: str) -> str:
+def default_name(code: str, level: str) -> str:
     return f"{int(code[-3:])}号{LEVEL_NAMES[level]}"
 
 
@@ -286,10 +286,10 @@ def create_area(
         )
     store.lock_children_of(session, parent.id)
     geom = _fit(session, geom, level, parent, exclude=[])
-    [code] = _new_codes(session, parent, level, [geom])
+    [code] = new_codes(session, parent, level, [geom])
     area = Area(
         code=code,
-        name=(name or _default_name(code, level))[:200],
+        name=(name or default_name(code, level))[:200],
         level=level,
         parent_id=parent.id,
         geom=from_shape(geom, srid=4326),
@@ -297,7 +297,7 @@ def create_area(
     )
     session.add(area)
     session.flush()
-    moved = _reassign(session, level, geom, actor_id)
+    moved = reassign_if_grid(session, level, geom, actor_id)
     session.commit()
     return AreaChange(_feature(session, code), created=[code], reassignment=moved)
 
@@ -321,7 +321,7 @@ def update_area(
     area = _locked_for_change(session, code, expected_version)
     old_geom = to_shape(area.geom)
     parent = session.get(Area, area.parent_id) if area.parent_id else None
-    now = _now(session)
+    now = wall_clock(session)
     _archive(session, area, actor_id, now, note or "edit")
     if new_geom is not None:
         new_geom = _fit(session, new_geom, area.level, parent, exclude=[area.id])
@@ -335,7 +335,7 @@ def update_area(
     area.updated_by = actor_id
     session.flush()
     region = old_geom.symmetric_difference(new_geom) if new_geom is not None else None
-    moved = _reassign(session, area.level, region, actor_id)
+    moved = reassign_if_grid(session, area.level, region, actor_id)
     session.commit()
     return AreaChange(_feature(session, code), reassignment=moved)
 
@@ -347,10 +347,10 @@ def retire_area(
     area = _locked_for_change(session, code, expected_version)
     if store.live_children_count(session, area.id):
         raise Conflict(f"{code} still has live children; retire or move them first.")
-    area.valid_to = _now(session)
+    area.valid_to = wall_clock(session)
     area.updated_by = actor_id
     session.flush()
-    moved = _reassign(session, area.level, to_shape(area.geom), actor_id)
+    moved = reassign_if_grid(session, area.level, to_shape(area.geom), actor_id)
     session.commit()
     return AreaChange(_feature(session, code), retired=[code], reassignment=moved)
 
@@ -359,19 +359,19 @@ def _replace(session, actor_id, originals: list[Area], pieces, names) -> AreaCha
     """Retire ``originals`` and add ``pieces`` under the same parent, in one transaction."""
     parent = session.get(Area, originals[0].parent_id)
     level = originals[0].level
-    now = _now(session)
+    now = wall_clock(session)
     for area in originals:
         area.valid_to = now
         area.updated_by = actor_id
     session.flush()
     exclude = [a.id for a in originals]
     fitted = [_fit(session, piece, level, parent, exclude=exclude) for piece in pieces]
-    codes = _new_codes(session, parent, level, fitted)
+    codes = new_codes(session, parent, level, fitted)
     for code, geom, name in zip(codes, fitted, names):
         session.add(
             Area(
                 code=code,
-                name=(name or _default_name(code, level))[:200],
+                name=(name or default_name(code, level))[:200],
                 level=level,
                 parent_id=parent.id,
                 geom=from_shape(geom, srid=4326),
@@ -380,7 +380,7 @@ def _replace(session, actor_id, originals: list[Area], pieces, names) -> AreaCha
         )
     session.flush()
     region = shapely.union_all([to_shape(a.geom) for a in originals])
-    moved = _reassign(session, level, region, actor_id)
+    moved = reassign_if_grid(session, level, region, actor_id)
     session.commit()
     return AreaChange(
         None, created=sorted(codes), retired=[a.code for a in originals], reassignment=moved

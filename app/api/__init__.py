@@ -22,4 +22,4 @@ def require_login() -> None:
         csrf.protect()
 
 
-from app.api import areas, households, locate  # noqa: E402,F401  (routes register on bp)
+from app.api import areas, coverage, households, locate  # noqa: E402,F401  (routes register on bp)

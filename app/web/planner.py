@@ -1,0 +1,59 @@
+"""The planner's map: draw, edit, split, merge, retire and generate grids of a community."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from folium.plugins import Fullscreen, GeoMan
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+
+from app.auth import roles_required
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Area
+from app.web import bp
+from app.web.folium_kit import new_map, render
+
+
+def _communities() -> list[Area]:
+    return list(
+        db.session.scalars(
+            select(Area)
+            .where(Area.level == "community", Area.valid_to.is_(None))
+            .order_by(Area.code)
+        )
+    )
+
+
+@bp.get("/planner")
+@roles_required("admin", "planner")
+def planner():
+    communities = _communities()
+    code = request.args.get("community") or (communities[0].code if communities else None)
+    community = next((c for c in communities if c.code == code), None)
+    if code and community is None:
+        raise NotFound(f"No live community with code {code!r}.")
+    bounds = to_shape(community.geom).bounds if community else None
+    m = new_map(bounds)
+    # Drawing tools only: editing, splitting and merging go through the side panel's buttons.
+    GeoMan(
+        position="topleft",
+        drawMarker=False,
+        drawCircleMarker=False,
+        drawCircle=False,
+        drawText=False,
+        drawPolyline=False,
+        editMode=False,
+        dragMode=False,
+        cutPolygon=False,
+        removalMode=False,
+        rotateMode=False,
+    ).add_to(m)
+    Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
+    return render_template(
+        "planner.html",
+        parts=render(m),
+        map_name=m.get_name(),
+        communities=communities,
+        community=community,
+    )

@@ -30,10 +30,13 @@ def init_app(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
-        user = auth_service.user_for_token(db.session, header.removeprefix("Bearer ").strip())
+        user, recorded = auth_service.user_for_token(
+            db.session, header.removeprefix("Bearer ").strip()
+        )
         if user is not None:
             g.bearer_auth = True
-            db.session.commit()  # records last_used_at
+            if recorded:
+                db.session.commit()  # keeps last_used_at even if the request only reads
         return user
 
 

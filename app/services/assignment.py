@@ -41,8 +41,7 @@ def assign_all(session: Session, *, actor_id: int | None = None) -> AssignmentRe
     """(Re)assign every household to its grid, in one transaction."""
     started = time.perf_counter()
     now = session.scalar(select(func.now()))
-    store.compute_all(session)
-    result = store.apply_fresh_assignment(session, now=now, all_households=True)
+    result = store.assign_everything(session, now)
     _record(session, "bulk", result, started, created_by=actor_id)
     session.commit()
     return result
@@ -59,7 +58,7 @@ def reassign_region(
     started = time.perf_counter()
     now = session.scalar(select(func.now()))
     store.compute_in_region(session, region_ewkt)
-    households = store.apply_fresh_assignment(session, now=now, all_households=False)
+    households = store.apply_fresh_assignment(session, now=now)
     incidents = store.reroute_open_incidents(session, region_ewkt)
     _record(session, "incremental", households, started, created_by=actor_id, area_id=area_id)
     return Reassignment(households, incidents)
@@ -80,4 +79,4 @@ def assign_households(session: Session, ids_sql: str, params: dict) -> Assignmen
     """Assign a given set of households (e.g. just imported); the caller commits."""
     now = session.scalar(select(func.now()))
     store.compute_for_households(session, ids_sql, params)
-    return store.apply_fresh_assignment(session, now=now, all_households=False)
+    return store.apply_fresh_assignment(session, now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -76,13 +76,17 @@ def issue_token(session: Session, username: str) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def user_for_token(session: Session, token: str) -> tuple[User | None, bool]:
+    """The active user a token belongs to, and whether its last use was recorded now.
+
+    ``last_used_at`` is refreshed at most every few minutes, so that an API client does not
+    pay a write and a commit on every request.
+    """
     user = user_store.user_by_token_sha256(session, token_digest(token))
-    if user is not None:
-        session.query(ApiToken).filter_by(token_sha256=token_digest(token)).update(
-            {ApiToken.last_used_at: func.now()}, synchronize_session=False
-        )
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None, False
+    recorded = user_store.touch_token(session, token_digest(token))
+    return user, recorded
 
 
 def scope_for(session: Session, user: User) -> Scope:

@@ -537,10 +537,7 @@ def build_demo(
     rows = _household_rows(rng, points)
     household_store.copy_households(session, rows, households)
     progress(4, steps)
-    assignment.store.compute_all(session)
-    assignment.store.apply_fresh_assignment(
-        session, now=session.scalar(select(func.now())), all_households=True
-    )
+    assignment.store.assign_everything(session, session.scalar(select(func.now())))
     progress(5, steps)
     categories = _build_departments(session)
     _build_incidents(session, rng, categories)

@@ -4,9 +4,10 @@ The rule, shared with ``geo.assign``: a household belongs to the live grid that 
 point (boundary included); on a shared edge the grid with the smallest code wins.  A
 household no live grid covers is uncovered and has no row in ``household_grid``.
 
-Every function here fills or reads the temporary table ``fresh_assignment``
-(household_id, grid_id) for a set of candidate households, then ``apply_fresh_assignment``
-turns the differences into history rows and current rows.  Nothing here commits.
+``assign_everything`` reassigns every household at once.  The incremental functions fill the
+temporary tables ``candidate_households`` and ``fresh_assignment`` (household_id, grid_id),
+then ``apply_fresh_assignment`` turns the differences into history rows and current rows.
+Nothing here commits.
 """
 
 from __future__ import annotations
@@ -47,26 +48,217 @@ def _create_fresh_table(session: Session) -> None:
     )
 
 
-def compute_all(session: Session) -> None:
-    """Assign every household, driven from the grids.
+# Settings for one bulk run; SET LOCAL ends them with the transaction.
+BULK_SETTINGS = (
+    "SET LOCAL jit = off",  # compiling these plans costs 0.1-0.5 s and gains nothing
+    "SET LOCAL work_mem = '256MB'",  # the DISTINCT ON sort stays in memory
+    "SET LOCAL maintenance_work_mem = '256MB'",  # so do the index builds
+    # The grids table is small; let its scan be split among parallel workers anyway.
+    "SET LOCAL min_parallel_table_scan_size = 0",
+    "SET LOCAL parallel_setup_cost = 0",
+    "SET LOCAL parallel_tuple_cost = 0.001",
+)
 
-    Looping over grids lets PostGIS prepare each polygon once and probe the household index
-    with it; driving from households instead costs a full point-in-polygon per household.
-    DISTINCT ON keeps the smallest code for points on shared edges.
+# Grid-driven and parallel.  ST_Multi(g.geom) is g.geom (a MULTIPOLYGON column) but no index
+# matches it, so the planner cannot drive the join from the households (one grid-index probe
+# and one unprepared point-in-polygon test per household: 58 s for 1M x 10k); it loops over
+# the grids, each polygon prepared once and probing the household index.  Unlike a LATERAL
+# (... OFFSET 0) fence, this plain join can be split among parallel workers, and CREATE TABLE
+# AS runs parallel plans where INSERT ... SELECT does not.
+FRESH_SELECT = """
+    SELECT DISTINCT ON (h.id) h.id AS household_id, g.id AS grid_id
+    FROM areas g
+    JOIN households h ON ST_Intersects(ST_Multi(g.geom), h.geom)
+    WHERE g.level = 'grid' AND g.valid_to IS NULL
+    ORDER BY h.id, g.code
+"""
+# Below this share of changed households, changing rows one by one beats rebuilding.
+REBUILD_ABOVE = 0.05
+
+
+@dataclass(frozen=True)
+class _TableSchema:
+    """NOT NULLs, constraints and indexes of a table, as the migrations made them."""
+
+    not_null: tuple[str, ...]
+    constraints: tuple[tuple[str, str], ...]  # (name, definition), primary key first
+    indexes: tuple[str, ...]  # CREATE INDEX statements of indexes no constraint owns
+
+    @classmethod
+    def read(cls, session: Session, table: str) -> _TableSchema:
+        params = {"t": table}
+        not_null = session.scalars(
+            text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                "AND attnum > 0 AND attnotnull AND NOT attisdropped ORDER BY attnum"
+            ),
+            params,
+        ).all()
+        constraints = session.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'f', 'u', 'c') "
+                "ORDER BY contype = 'p' DESC, conname"
+            ),
+            params,
+        ).all()
+        indexes = session.scalars(
+            text(
+                "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "WHERE i.indrelid = CAST(:t AS regclass) AND NOT EXISTS "
+                "(SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1"
+            ),
+            params,
+        ).all()
+        return cls(tuple(not_null), tuple(map(tuple, constraints)), tuple(indexes))
+
+    def restore(self, session: Session, table: str) -> None:
+        """Keys in one ALTER TABLE (one scan), foreign keys NOT VALID, then the indexes.
+
+        The foreign keys need no validation scan: every row was just read from households
+        and areas under the lock taken first.  They are enforced for every later write, and
+        ``ALTER TABLE household_grid VALIDATE CONSTRAINT ...`` confirms them without blocking.
+        """
+        keys = [(n, d) for n, d in self.constraints if not d.startswith("FOREIGN KEY")]
+        foreign = [(n, d) for n, d in self.constraints if d.startswith("FOREIGN KEY")]
+        actions = [f'ALTER COLUMN "{column}" SET NOT NULL' for column in self.not_null]
+        actions += [f'ADD CONSTRAINT "{name}" {definition}' for name, definition in keys]
+        session.execute(text(f"ALTER TABLE {table} " + ", ".join(actions)))
+        for name, definition in foreign:
+            session.execute(
+                text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition} NOT VALID')
+            )
+        for definition in self.indexes:
+            session.execute(text(definition))
+
+
+def assign_everything(session: Session, now: datetime) -> AssignmentResult:
+    """Assign every household, rebuilding ``household_grid`` when much of it changes.
+
+    The fresh assignment is written once, in parallel, into a new table.  From an empty
+    ``household_grid`` that table replaces it; otherwise the differences go to the history,
+    and are applied row by row when few households changed, or the new table (unchanged rows
+    keeping the start of their period) replaces the old one.  Nothing may depend on
+    ``household_grid`` (no view, no foreign key to it) for the swap to work.
     """
-    _create_fresh_table(session)
+    for setting in BULK_SETTINGS:
+        session.execute(text(setting))
+    # Writers wait until we commit (readers go on): nothing changes under the rebuild.
+    session.execute(text("LOCK TABLE household_grid IN EXCLUSIVE MODE"))
+    was_empty = not session.scalar(text("SELECT EXISTS (SELECT FROM household_grid)"))
+    schema = _TableSchema.read(session, "household_grid")
+    session.execute(text("DROP TABLE IF EXISTS household_grid_next"))
+    assigned = session.execute(
+        text(
+            "CREATE TABLE household_grid_next AS SELECT f.household_id, f.grid_id, "
+            f"CAST(:now AS timestamptz) AS valid_from FROM ({FRESH_SELECT}) f"
+        ),
+        {"now": now},
+    ).rowcount
+    if was_empty:
+        moves = [
+            Move(None, r.code, r.n)
+            for r in session.execute(
+                text(
+                    "SELECT a.code, m.n FROM (SELECT grid_id, count(*) AS n FROM household_grid_next "
+                    "GROUP BY grid_id) m JOIN areas a ON a.id = m.grid_id ORDER BY m.n DESC, a.code"
+                )
+            )
+        ]
+        replacement = "household_grid_next"
+    else:
+        session.execute(text("DROP TABLE IF EXISTS assignment_changes"))
+        session.execute(
+            text(
+                """
+            CREATE TEMP TABLE assignment_changes ON COMMIT DROP AS
+            SELECT coalesce(f.household_id, cur.household_id) AS household_id,
+                   cur.grid_id AS old_grid_id, cur.valid_from AS old_valid_from,
+                   f.grid_id AS new_grid_id
+            FROM household_grid_next f
+            FULL JOIN household_grid cur ON cur.household_id = f.household_id
+            WHERE cur.grid_id IS DISTINCT FROM f.grid_id
+            """
+            )
+        )
+        _close_history(session, now)
+        moves = _moves(session)
+        changed = sum(m.households for m in moves)
+        current = session.scalar(text("SELECT count(*) FROM household_grid"))
+        if changed <= REBUILD_ABOVE * current:
+            _apply_changes(session, now)
+            session.execute(text("DROP TABLE household_grid_next"))
+            replacement = None
+        else:
+            session.execute(
+                text(
+                    "CREATE TABLE household_grid_final AS "
+                    "SELECT n.household_id, n.grid_id, CASE WHEN cur.grid_id = n.grid_id "
+                    "THEN cur.valid_from ELSE n.valid_from END AS valid_from "
+                    "FROM household_grid_next n "
+                    "LEFT JOIN household_grid cur ON cur.household_id = n.household_id "
+                    "ORDER BY n.household_id"
+                )
+            )
+            session.execute(text("DROP TABLE household_grid_next"))
+            replacement = "household_grid_final"
+    if replacement:
+        session.execute(text("DROP TABLE household_grid"))
+        session.execute(text(f"ALTER TABLE {replacement} RENAME TO household_grid"))
+        schema.restore(session, "household_grid")
+    candidates = session.scalar(text("SELECT count(*) FROM households"))
+    return AssignmentResult(
+        candidates=candidates,
+        assigned=assigned,
+        uncovered=candidates - assigned,
+        moved=sum(m.households for m in moves),
+        moves=moves,
+    )
+
+
+def _close_history(session: Session, now: datetime) -> None:
     session.execute(
         text(
-            f"""
-            INSERT INTO fresh_assignment (household_id, grid_id)
-            SELECT DISTINCT ON (h.id) h.id, g.id
-            FROM ({LIVE_GRIDS}) g
-            CROSS JOIN LATERAL (
-                SELECT id FROM households h WHERE ST_Intersects(g.geom, h.geom)
-            ) h
-            ORDER BY h.id, g.code
+            "INSERT INTO household_grid_history (household_id, grid_id, valid_from, valid_to) "
+            "SELECT household_id, old_grid_id, old_valid_from, :now "
+            "FROM assignment_changes WHERE old_grid_id IS NOT NULL"
+        ),
+        {"now": now},
+    )
+
+
+def _moves(session: Session) -> list[Move]:
+    # Group first, then name the grids: thousands of groups joined to areas, not every row.
+    rows = session.execute(
+        text(
             """
+        SELECT o.code AS from_code, n.code AS to_code, m.n
+        FROM (SELECT old_grid_id, new_grid_id, count(*) AS n FROM assignment_changes
+              GROUP BY old_grid_id, new_grid_id) m
+        LEFT JOIN areas o ON o.id = m.old_grid_id
+        LEFT JOIN areas n ON n.id = m.new_grid_id
+        ORDER BY m.n DESC, o.code NULLS FIRST, n.code NULLS FIRST
+        """
         )
+    )
+    return [Move(r.from_code, r.to_code, r.n) for r in rows]
+
+
+def _apply_changes(session: Session, now: datetime) -> None:
+    session.execute(
+        text(
+            "DELETE FROM household_grid cur USING assignment_changes ch "
+            "WHERE cur.household_id = ch.household_id AND ch.new_grid_id IS NULL"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO household_grid (household_id, grid_id, valid_from) "
+            "SELECT household_id, new_grid_id, :now FROM assignment_changes "
+            "WHERE new_grid_id IS NOT NULL ON CONFLICT (household_id) "
+            "DO UPDATE SET grid_id = EXCLUDED.grid_id, valid_from = EXCLUDED.valid_from"
+        ),
+        {"now": now},
     )
 
 
@@ -128,89 +320,39 @@ def compute_for_households(session: Session, household_ids_sql: str, params: dic
     )
 
 
-def apply_fresh_assignment(
-    session: Session, *, now: datetime, all_households: bool
-) -> AssignmentResult:
-    """Write the differences between ``fresh_assignment`` and ``household_grid``.
-
-    Only changed households are touched: their old period is closed into the history and
-    their current row replaced (or removed when they became uncovered).
+def apply_fresh_assignment(session: Session, *, now: datetime) -> AssignmentResult:
+    """Write the differences between ``fresh_assignment`` and ``household_grid`` for the
+    ``candidate_households``: old periods closed into the history, current rows replaced
+    (or removed when the household became uncovered).  Only changed households are touched.
     """
-    candidates = "households" if all_households else "candidate_households"
-    candidate_id = "id" if all_households else "household_id"
     session.execute(text("DROP TABLE IF EXISTS assignment_changes"))
     session.execute(
         text(
-            f"""
+            """
             CREATE TEMP TABLE assignment_changes ON COMMIT DROP AS
-            SELECT c.{candidate_id} AS household_id,
+            SELECT c.household_id,
                    cur.grid_id AS old_grid_id, cur.valid_from AS old_valid_from,
                    f.grid_id AS new_grid_id
-            FROM {candidates} c
-            LEFT JOIN household_grid cur ON cur.household_id = c.{candidate_id}
-            LEFT JOIN fresh_assignment f ON f.household_id = c.{candidate_id}
+            FROM candidate_households c
+            LEFT JOIN household_grid cur ON cur.household_id = c.household_id
+            LEFT JOIN fresh_assignment f ON f.household_id = c.household_id
             WHERE cur.grid_id IS DISTINCT FROM f.grid_id
             """
         )
     )
-    session.execute(
+    _close_history(session, now)
+    _apply_changes(session, now)
+    candidates, assigned = session.execute(
         text(
-            """
-            INSERT INTO household_grid_history (household_id, grid_id, valid_from, valid_to)
-            SELECT household_id, old_grid_id, old_valid_from, :now
-            FROM assignment_changes WHERE old_grid_id IS NOT NULL
-            """
-        ),
-        {"now": now},
-    )
-    session.execute(
-        text(
-            """
-            DELETE FROM household_grid cur USING assignment_changes ch
-            WHERE cur.household_id = ch.household_id AND ch.new_grid_id IS NULL
-            """
-        )
-    )
-    session.execute(
-        text(
-            """
-            INSERT INTO household_grid (household_id, grid_id, valid_from)
-            SELECT household_id, new_grid_id, :now
-            FROM assignment_changes WHERE new_grid_id IS NOT NULL
-            ON CONFLICT (household_id)
-            DO UPDATE SET grid_id = EXCLUDED.grid_id, valid_from = EXCLUDED.valid_from
-            """
-        ),
-        {"now": now},
-    )
-    counts = session.execute(
-        text(
-            f"""
-            SELECT (SELECT count(*) FROM {candidates}),
-                   (SELECT count(*) FROM fresh_assignment)
-            """
+            "SELECT (SELECT count(*) FROM candidate_households), "
+            "(SELECT count(*) FROM fresh_assignment)"
         )
     ).one()
-    moves = [
-        Move(from_grid=row.from_code, to_grid=row.to_code, households=row.n)
-        for row in session.execute(
-            text(
-                """
-                SELECT o.code AS from_code, n.code AS to_code, count(*) AS n
-                FROM assignment_changes ch
-                LEFT JOIN areas o ON o.id = ch.old_grid_id
-                LEFT JOIN areas n ON n.id = ch.new_grid_id
-                GROUP BY o.code, n.code
-                ORDER BY count(*) DESC, o.code NULLS FIRST, n.code NULLS FIRST
-                """
-            )
-        )
-    ]
-    candidates_n, assigned = counts
+    moves = _moves(session)
     return AssignmentResult(
-        candidates=candidates_n,
+        candidates=candidates,
         assigned=assigned,
-        uncovered=candidates_n - assigned,
+        uncovered=candidates - assigned,
         moved=sum(m.households for m in moves),
         moves=moves,
     )

@@ -44,7 +44,10 @@ class Location:
     candidates: list[Candidate] = field(default_factory=list)
 
 
-_CHAIN = text(
+# One statement, one round trip: the covering grid (smallest code on a shared edge), its
+# parents, its workers, the areas above when no grid covers the point, and every other grid
+# within near_m metres (an index box in degrees first, then geodesic distance).
+_LOCATE = text(
     """
     WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
     grid AS (
@@ -54,98 +57,81 @@ _CHAIN = text(
         WHERE g.level = 'grid' AND g.valid_to IS NULL AND ST_Intersects(g.geom, pt.geom)
         ORDER BY g.code LIMIT 1
     )
-    SELECT grid.id AS g_id, grid.code AS g_code, grid.name AS g_name, grid.edge_m,
-           c.id AS c_id, c.code AS c_code, c.name AS c_name,
-           s.id AS s_id, s.code AS s_code, s.name AS s_name,
-           d.id AS d_id, d.code AS d_code, d.name AS d_name
-    FROM grid
-    LEFT JOIN areas c ON c.id = grid.parent_id
-    LEFT JOIN areas s ON s.id = c.parent_id
-    LEFT JOIN areas d ON d.id = s.parent_id
-    """
-)
-
-# Without a grid, the community / street / district still answer where one covers the point.
-_UNGRIDDED = text(
-    """
-    SELECT DISTINCT ON (level) level, id, code, name FROM areas
-    WHERE level IN ('community', 'street', 'district') AND valid_to IS NULL
-      AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-    ORDER BY level, code
-    """
-)
-
-_NEARBY = text(
-    """
-    SELECT g.id, g.code, g.name,
-           ST_Distance(g.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-             AS distance_m
-    FROM areas g
-    WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.id <> :own
-      AND g.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :dlon, :dlat)
-      AND ST_DWithin(g.geom::geography,
-                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :near_m)
-    ORDER BY distance_m, g.code
-    """
-)
-
-_WORKERS = text(
-    """
-    SELECT u.id, u.display_name, u.phone FROM worker_grids wg JOIN users u ON u.id = wg.user_id
-    WHERE wg.grid_id = :grid_id AND u.active ORDER BY u.display_name
+    SELECT
+      (SELECT json_build_object(
+          'grid', json_build_object('id', grid.id, 'code', grid.code, 'name', grid.name),
+          'edge_m', grid.edge_m,
+          'community', CASE WHEN c.id IS NOT NULL THEN
+                       json_build_object('id', c.id, 'code', c.code, 'name', c.name) END,
+          'street', CASE WHEN s.id IS NOT NULL THEN
+                    json_build_object('id', s.id, 'code', s.code, 'name', s.name) END,
+          'district', CASE WHEN d.id IS NOT NULL THEN
+                      json_build_object('id', d.id, 'code', d.code, 'name', d.name) END,
+          'workers', (SELECT coalesce(json_agg(json_build_object(
+                          'id', u.id, 'name', u.display_name, 'phone', u.phone)
+                          ORDER BY u.display_name), '[]'::json)
+                      FROM worker_grids wg JOIN users u ON u.id = wg.user_id
+                      WHERE wg.grid_id = grid.id AND u.active))
+       FROM grid
+       LEFT JOIN areas c ON c.id = grid.parent_id
+       LEFT JOIN areas s ON s.id = c.parent_id
+       LEFT JOIN areas d ON d.id = s.parent_id) AS chain,
+      (SELECT json_object_agg(level, json_build_object('id', id, 'code', code, 'name', name))
+       FROM (SELECT DISTINCT ON (level) level, id, code, name FROM areas, pt
+             WHERE NOT EXISTS (SELECT FROM grid)
+               AND level IN ('community', 'street', 'district') AND valid_to IS NULL
+               AND ST_Intersects(areas.geom, pt.geom)
+             ORDER BY level, code) a) AS above,
+      (SELECT coalesce(json_agg(json_build_object(
+                 'id', n.id, 'code', n.code, 'name', n.name, 'distance_m', n.distance_m)
+                 ORDER BY n.distance_m, n.code), '[]'::json)
+       FROM (SELECT g.id, g.code, g.name,
+                    ST_Distance(g.geom::geography, pt.geom::geography) AS distance_m
+             FROM areas g, pt
+             WHERE g.level = 'grid' AND g.valid_to IS NULL
+               AND g.id <> coalesce((SELECT id FROM grid), -1)
+               AND g.geom && ST_Expand(pt.geom, :dlon, :dlat)
+               AND ST_DWithin(g.geom::geography, pt.geom::geography, :near_m)) n) AS nearby
     """
 )
 
 
-def _ref(row, prefix: str) -> AreaRef | None:
-    area_id = getattr(row, f"{prefix}_id")
-    if area_id is None:
-        return None
-    return AreaRef(area_id, getattr(row, f"{prefix}_code"), getattr(row, f"{prefix}_name"))
+def _ref(value: dict | None) -> AreaRef | None:
+    return AreaRef(value["id"], value["code"], value["name"]) if value else None
 
 
 def locate_point(session: Session, lon: float, lat: float, *, near_m: float = 30.0) -> Location:
     """Locate a WGS84 point; grids within ``near_m`` metres of it are candidates."""
-    row = session.execute(_CHAIN, {"lon": lon, "lat": lat}).one_or_none()
-    if row is None:
-        levels = {
-            r.level: AreaRef(r.id, r.code, r.name)
-            for r in session.execute(_UNGRIDDED, {"lon": lon, "lat": lat})
-        }
-        own_id, own_edge_m = -1, None
-        location = Location(
-            lon, lat, None, levels.get("community"), levels.get("street"), levels.get("district")
-        )
-    else:
-        own_id, own_edge_m = row.g_id, row.edge_m
-        workers = [
-            WorkerRef(w.id, w.display_name, w.phone)
-            for w in session.execute(_WORKERS, {"grid_id": row.g_id})
-        ]
-        location = Location(
-            lon, lat, _ref(row, "g"), _ref(row, "c"), _ref(row, "s"), _ref(row, "d"), workers
-        )
     # Expand the index box by near_m in degrees, with margin, at this latitude.
     dlat = 1.5 * near_m / METRES_PER_DEGREE_LAT
     dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    row = session.execute(
+        _LOCATE, {"lon": lon, "lat": lat, "dlon": dlon, "dlat": dlat, "near_m": near_m}
+    ).one()
+    if row.chain:
+        chain = row.chain
+        grid = _ref(chain["grid"])
+        levels = {k: _ref(chain[k]) for k in ("community", "street", "district")}
+        workers = [WorkerRef(w["id"], w["name"], w["phone"]) for w in chain["workers"]]
+    else:
+        grid, workers = None, []
+        levels = {k: _ref((row.above or {}).get(k)) for k in ("community", "street", "district")}
     nearby = [
-        Candidate(AreaRef(r.id, r.code, r.name), float(r.distance_m))
-        for r in session.execute(
-            _NEARBY,
-            {"lon": lon, "lat": lat, "own": own_id, "dlon": dlon, "dlat": dlat, "near_m": near_m},
-        )
+        Candidate(AreaRef(n["id"], n["code"], n["name"]), float(n["distance_m"]))
+        for n in row.nearby
     ]
-    if not nearby:
-        return location
-    own = [Candidate(location.grid, float(own_edge_m))] if location.grid else []
+    candidates = []
+    if nearby:
+        own = [Candidate(grid, float(row.chain["edge_m"]))] if grid else []
+        candidates = own + nearby
     return Location(
-        location.lon,
-        location.lat,
-        location.grid,
-        location.community,
-        location.street,
-        location.district,
-        location.workers,
-        near_boundary=True,
-        candidates=own + nearby,
+        lon,
+        lat,
+        grid,
+        levels["community"],
+        levels["street"],
+        levels["district"],
+        workers,
+        near_boundary=bool(nearby),
+        candidates=candidates,
     )

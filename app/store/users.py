@@ -46,3 +46,18 @@ def grid_ids_under(session: Session, area_id: int) -> frozenset[int]:
         {"area_id": area_id},
     ).scalars()
     return frozenset(rows)
+
+
+TOKEN_TOUCH_INTERVAL = "5 minutes"
+
+
+def touch_token(session: Session, digest: str) -> bool:
+    """Record a token's use unless it was recorded within TOKEN_TOUCH_INTERVAL."""
+    result = session.execute(
+        text(
+            "UPDATE api_tokens SET last_used_at = now() WHERE token_sha256 = :d "
+            f"AND (last_used_at IS NULL OR last_used_at < now() - interval '{TOKEN_TOUCH_INTERVAL}')"
+        ),
+        {"d": digest},
+    )
+    return result.rowcount > 0

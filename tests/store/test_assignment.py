@@ -111,3 +111,49 @@ def test_assign_area_reassigns_inside_that_area_only(session):
     result = assignment.assign_area(session, world.community.code)
     assert result.households.assigned == 1
     assert current_grid_codes(session, ids) == {ids[0]: SW}
+
+
+def test_a_bulk_run_that_moves_most_households_rebuilds_the_table_and_keeps_its_keys(session):
+    """Above 5% changed, household_grid is rebuilt and swapped in; its schema must survive."""
+    world = build_world(session)
+    ids = add_households(session, [(X0 + 0.005, Y0 + 0.005)] * 3 + [(X0 + 0.005, Y0 + 0.015)])
+    assignment.assign_all(session)
+    kept_since = session.scalar(
+        text("SELECT valid_from FROM household_grid WHERE household_id = :id"), {"id": ids[3]}
+    )
+    # SW and SE swap places: the three SW households now lie in SE.
+    sw, se = world.grids["SW"], world.grids["SE"]
+    session.execute(
+        text("UPDATE areas SET geom = ST_Translate(geom, :dx, 0) WHERE id = :id"),
+        [{"dx": STEP, "id": sw.id}, {"dx": -STEP, "id": se.id}],
+    )
+    result = assignment.assign_all(session)
+    assert (result.moved, [(m.from_grid, m.to_grid) for m in result.moves]) == (3, [(SW, SE)])
+    assert current_grid_codes(session, ids) == dict(zip(ids, [SE, SE, SE, NW]))
+    assert (
+        session.scalar(
+            text("SELECT valid_from FROM household_grid WHERE household_id = :id"), {"id": ids[3]}
+        )
+        == kept_since
+    )
+    assert session.scalar(select(func.count()).select_from(HouseholdGridHistory)) == 3
+    constraints = set(
+        session.scalars(
+            text("SELECT conname FROM pg_constraint WHERE conrelid = 'household_grid'::regclass")
+        )
+    )
+    assert constraints == {
+        "pk_household_grid",
+        "fk_household_grid_household_id_households",
+        "fk_household_grid_grid_id_areas",
+    }
+    indexes = set(
+        session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'household_grid'"))
+    )
+    assert indexes == {"pk_household_grid", "ix_household_grid_grid_id"}
+    # The foreign key still cascades: deleting a household removes its assignment.
+    session.execute(
+        text("DELETE FROM household_grid_history WHERE household_id = :id"), {"id": ids[0]}
+    )
+    session.execute(text("DELETE FROM households WHERE id = :id"), {"id": ids[0]})
+    assert session.scalar(text("SELECT count(*) FROM household_grid")) == 3

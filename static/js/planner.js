@@ -20,6 +20,7 @@
   const selected = new Map(); // code -> layer
   let editing = null;
   let splitting = null;
+  let previewed = null; // the generator parameters of the preview on the map
 
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
   map.pm.setLang("zh");
@@ -135,8 +136,10 @@
       api("GET", `/api/v1/areas/${community}`),
       api("GET", `/api/v1/areas?level=grid&parent=${community}&limit=1000`),
     ]);
-    outline.clearLayers().addData(area);
+    // Grids first: Geoman breaks ties between equally near layers by layer id, and a corner on
+    // the border must snap to the neighbouring grid's corner, not onto the outline's edge.
     grids.clearLayers().addData(page.features);
+    outline.clearLayers().addData(area);
     selected.clear();
     editing = null;
     refreshButtons();
@@ -188,7 +191,7 @@
     const layer = event.layer;
     const geometry = layer.toGeoJSON().geometry;
     map.removeLayer(layer);
-    if (splitting) {
+    if (splitting && event.shape === "Line") {
       const target = splitting;
       splitting = null;
       await act(() => api("POST", `/api/v1/areas/${target.code}/split`, { line: geometry },
@@ -196,6 +199,11 @@
       return;
     }
     await act(() => api("POST", "/api/v1/areas", { level: "grid", parent: community, geometry }));
+  });
+
+  // Another drawing tool gives up the split.
+  map.on("pm:drawstart", (event) => {
+    if (event.shape !== "Line") splitting = null;
   });
 
   $("btn-edit").addEventListener("click", () => {
@@ -207,8 +215,10 @@
 
   $("btn-save").addEventListener("click", async () => {
     const target = editing;
+    if (!target) return;
     target.layer.pm.disable();
     editing = null;
+    refreshButtons();
     await act(() => api("PATCH", `/api/v1/areas/${target.code}`,
                         { geometry: target.layer.toGeoJSON().geometry }, target.version));
   });
@@ -242,7 +252,9 @@
   $("generate-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const plan = await api("POST", `/api/v1/areas/${community}/generate`, generatorBody());
+      const body = generatorBody();
+      const plan = await api("POST", `/api/v1/areas/${community}/generate`, body);
+      previewed = body;
       preview.clearLayers().addData(plan.features).addTo(map);
       const s = plan.summary;
       $("generate-summary").textContent =
@@ -254,9 +266,11 @@
   });
 
   $("btn-generate").addEventListener("click", async () => {
+    // Commit exactly what was previewed, even if the form changed since.
     const change = await act(() => api("POST", `/api/v1/areas/${community}/generate`,
-                                       { ...generatorBody(), commit: true }));
+                                       { ...previewed, commit: true }));
     if (change) {
+      previewed = null;
       map.removeLayer(preview);
       $("btn-generate").disabled = true;
       $("generate-summary").textContent = "";

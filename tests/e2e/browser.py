@@ -1,4 +1,5 @@
-"""Helpers for the browser tests: watching a page for errors, logging in, reading figures."""
+"""Helpers for the browser tests: watching a page for errors, logging in, reading figures,
+finding a place on a map."""
 
 from __future__ import annotations
 
@@ -98,6 +99,19 @@ def figures(page) -> dict[str, str]:
     labels = page.locator("dl.figures dt").all_inner_texts()
     values = page.locator("dl.figures dd").all_inner_texts()
     return dict(zip((t.strip() for t in labels), (v.strip() for v in values)))
+
+
+def map_position(page, map_name: str, lon: float, lat: float) -> tuple[float, float]:
+    """Where (lon, lat) lies on the page, in CSS pixels, on the Folium map ``map_name`` (its
+    Leaflet map is ``window[map_name]``, its container the element with that id): for
+    ``page.mouse`` to click or drag there as a person would."""
+    x, y = page.evaluate(
+        "([name, lat, lon]) => {"
+        " const p = window[name].latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        [map_name, lat, lon],
+    )
+    frame = page.locator(f"#{map_name}").bounding_box()
+    return frame["x"] + x, frame["y"] + y
 
 
 def screenshot_path(name: str) -> Path:

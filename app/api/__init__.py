@@ -23,3 +23,13 @@ def require_login() -> None:
 
 
 from app.api import areas, coverage, households, locate  # noqa: E402,F401  (routes register on bp)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI document."""
+    from flask import current_app, jsonify
+
+    from app.api.openapi import build_document
+
+    return jsonify(build_document(current_app))

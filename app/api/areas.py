@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from flask_login import current_user
 
-from app.api import bp, params
+from app.api import bp, params, schemas
+from app.api.openapi import documented
+from app.api.schemas import parse_body
 from app.auth import current_scope, roles_required
 from app.errors import BadRequest, NotFound
 from app.extensions import db
@@ -17,13 +19,6 @@ from app.services.imports import areas as area_imports
 from app.store import areas as store
 
 EDITORS = ("admin", "planner")
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object (Content-Type: application/json).")
-    return body
 
 
 def _expected_version() -> int | None:
@@ -43,7 +38,9 @@ def _changed(change: service.AreaChange, status: int = 200):
 
 
 @bp.get("/areas")
+@documented(query=("level", "parent", "bbox", "limit", "offset"))
 def list_areas():
+    """Live areas as a GeoJSON FeatureCollection, paged."""
     level = request.args.get("level") or None
     if level and level not in LEVEL_VALUES:
         raise BadRequest(
@@ -71,6 +68,8 @@ def list_areas():
 
 @bp.get("/areas/<code>")
 def get_area(code: str):
+    """One area as a GeoJSON Feature, with its version as ETag."""
+    """One area as a GeoJSON Feature, with its version as ETag."""
     feature = store.area_feature(db.session, code)
     if feature is None:
         raise NotFound(f"No area with code {code!r}.")
@@ -81,16 +80,18 @@ def get_area(code: str):
 
 @bp.post("/areas")
 @roles_required(*EDITORS)
+@documented(body=schemas.AreaCreate, status=201)
 def create_area():
-    body = _body()
+    """Draw a new area; its households are assigned at once."""
+    body = parse_body(schemas.AreaCreate)
     change = service.create_area(
         db.session,
         current_user.id,
-        level=body.get("level", "grid"),
-        parent_code=body.get("parent"),
-        geometry=body.get("geometry"),
-        crs=body.get("crs"),
-        name=body.get("name"),
+        level=body.level,
+        parent_code=body.parent,
+        geometry=body.geometry,
+        crs=body.crs,
+        name=body.name,
         max_vertices=_max_vertices(),
     )
     return _changed(change, 201)
@@ -98,16 +99,18 @@ def create_area():
 
 @bp.patch("/areas/<code>")
 @roles_required(*EDITORS)
+@documented(body=schemas.AreaPatch, if_match=True)
 def update_area(code: str):
-    body = _body()
+    """Change an area's geometry or name (If-Match required)."""
+    body = parse_body(schemas.AreaPatch)
     change = service.update_area(
         db.session,
         current_user.id,
         code,
         _expected_version(),
-        geometry=body.get("geometry"),
-        name=body.get("name"),
-        crs=body.get("crs"),
+        geometry=body.geometry,
+        name=body.name,
+        crs=body.crs,
         max_vertices=_max_vertices(),
     )
     return _changed(change)
@@ -115,66 +118,69 @@ def update_area(code: str):
 
 @bp.delete("/areas/<code>")
 @roles_required(*EDITORS)
+@documented(if_match=True)
 def retire_area(code: str):
+    """Retire an area; its code is never reused (If-Match required)."""
     return _changed(service.retire_area(db.session, current_user.id, code, _expected_version()))
 
 
 @bp.post("/areas/<code>/split")
 @roles_required(*EDITORS)
+@documented(body=schemas.AreaSplit, status=201, if_match=True)
 def split_area(code: str):
-    body = _body()
+    """Split an area by a line or into balanced parts (If-Match required)."""
+    body = parse_body(schemas.AreaSplit)
     change = service.split_area(
         db.session,
         current_user.id,
         code,
         _expected_version(),
-        line=body.get("line"),
-        parts=body.get("parts"),
-        crs=body.get("crs"),
+        line=body.line,
+        parts=body.parts,
+        crs=body.crs,
     )
     return _changed(change, 201)
 
 
 @bp.post("/areas/merge")
 @roles_required(*EDITORS)
+@documented(body=schemas.AreaMerge, status=201)
 def merge_areas():
-    body = _body()
-    versions = body.get("versions")
-    if versions is not None and not isinstance(versions, dict):
-        raise BadRequest("versions must map area codes to the versions you loaded.")
+    """Merge adjacent sibling areas into a new one."""
+    body = parse_body(schemas.AreaMerge)
     change = service.merge_areas(
-        db.session, current_user.id, body.get("codes"), versions, name=body.get("name")
+        db.session, current_user.id, body.codes, body.versions, name=body.name
     )
     return _changed(change, 201)
 
 
 @bp.get("/areas/<code>/history")
 def area_history(code: str):
+    """Every version of an area, with who changed it and when."""
     return jsonify(service.area_history(db.session, code))
 
 
 @bp.post("/areas/<code>/restore")
 @roles_required(*EDITORS)
+@documented(body=schemas.AreaRestore, if_match=True)
 def restore_area(code: str):
-    body = _body()
-    version = body.get("version")
-    if not isinstance(version, int):
-        raise BadRequest(
-            "Send the version to restore as a whole number.", details={"field": "version"}
-        )
+    """Bring back an earlier version as a new version (If-Match required)."""
+    body = parse_body(schemas.AreaRestore)
     change = service.restore_version(
         db.session,
         current_user.id,
         code,
         _expected_version(),
-        version,
+        body.version,
         max_vertices=_max_vertices(),
     )
     return _changed(change)
 
 
 @bp.get("/areas/export")
+@documented(query=("format", "level", "parent"))
 def export_areas():
+    """Download areas as GeoJSON, GeoPackage, zipped Shapefile, KML, CSV or Excel."""
     export = exports.export_areas(
         db.session,
         current_scope(),
@@ -190,7 +196,9 @@ def export_areas():
 
 @bp.post("/areas/import")
 @roles_required(*EDITORS)
+@documented(upload=True, status=201)
 def import_areas():
+    """Import areas from an uploaded file: every feature checked, all or none."""
     upload = request.files.get("file")
     if upload is None:
         raise BadRequest(
@@ -221,11 +229,12 @@ def import_areas():
 
 @bp.post("/areas/<code>/generate")
 @roles_required(*EDITORS)
+@documented(body=schemas.GridGeneration)
 def generate_grids(code: str):
-    """Preview generated grids for a community; with "commit": true, replace its grids."""
-    body = _body()
-    kind = body.get("kind")
-    if body.get("commit") is True:
-        change = generator.commit_grids(db.session, current_user.id, code, kind, body)
+    """Preview generated grids for a community; with commit, replace its grids."""
+    body = parse_body(schemas.GridGeneration)
+    options = body.model_dump(exclude_none=True)
+    if body.commit:
+        change = generator.commit_grids(db.session, current_user.id, code, body.kind, options)
         return _changed(change, 201)
-    return jsonify(generator.plan_grids(db.session, code, kind, body).to_dict())
+    return jsonify(generator.plan_grids(db.session, code, body.kind, options).to_dict())

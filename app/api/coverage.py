@@ -5,10 +5,13 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from app.api import bp
+from app.api.openapi import documented
 from app.extensions import db
 from app.services.coverage import coverage_report
 
 
 @bp.get("/coverage")
+@documented(query=("area",))
 def coverage_view():
+    """Overlaps, gaps, children outside parents, uncovered households, unstaffed grids."""
     return jsonify(coverage_report(db.session, request.args.get("area") or None).to_dict())

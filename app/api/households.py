@@ -6,7 +6,8 @@ from dataclasses import asdict
 
 from flask import current_app, jsonify, request
 
-from app.api import bp, params
+from app.api import bp, params, schemas
+from app.api.openapi import documented
 from app.auth import current_scope, roles_required
 from app.errors import BadRequest
 from app.extensions import db
@@ -14,7 +15,9 @@ from app.services.households import create_household, import_household_file, lis
 
 
 @bp.get("/households")
+@documented(query=("grid", "limit", "offset"))
 def households_view():
+    """Households in your scope; names and phones masked unless your role needs them."""
     limit, offset = params.page()
     items, total = list_households(
         db.session,
@@ -28,7 +31,9 @@ def households_view():
 
 @bp.post("/households")
 @roles_required("admin", "planner", "worker")
+@documented(body=schemas.HouseholdCreate, status=201)
 def create_household_view():
+    """Add one household; it is assigned to its grid at once."""
     payload = request.get_json(silent=True)
     if payload is None:
         raise BadRequest("The body must be JSON (Content-Type: application/json).")
@@ -38,7 +43,9 @@ def create_household_view():
 
 @bp.post("/households/import")
 @roles_required("admin", "planner")
+@documented(upload=True, status=201)
 def import_households_view():
+    """Import households from an uploaded CSV, GeoJSON or GeoPackage: all rows or none."""
     upload = request.files.get("file")
     if upload is None:
         raise BadRequest(

@@ -7,12 +7,15 @@ from dataclasses import asdict
 from flask import jsonify, request
 
 from app.api import bp
+from app.api.openapi import documented
 from app.extensions import db
 from app.services.locate import locate
 
 
 @bp.get("/locate")
+@documented(query=("lon", "lat", "crs"))
 def locate_view():
+    """The grid, community, street and workers for a point, and near-boundary candidates."""
     args = request.args
     location = locate(db.session, args.get("lon"), args.get("lat"), args.get("crs"))
     body = asdict(location)

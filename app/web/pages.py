@@ -42,3 +42,8 @@ def index():
     from app.auth import current_scope
 
     return render_template("index.html", summary=district_summary(db.session, current_scope()))
+
+
+@bp.get("/api/v1/docs")
+def api_docs():
+    return render_template("api_docs.html")

@@ -16,6 +16,7 @@ import shapely
 from shapely import box
 
 from app.services.auth import issue_token
+from tests.e2e.browser import log_in
 from tests.factories import STEP, X0, Y0, add_user, build_world
 
 C = "511381001001"
@@ -85,3 +86,17 @@ def test_a_worker_reads_only_their_grid_and_a_bad_token_is_refused(live_server, 
     assert gdal_read(live_server, tokens["worker"])["codes"] == [f"{C}004"]
     refused = gdal_read(live_server, "wg_not-a-token")
     assert "401" in refused["error"]
+
+
+def test_the_api_docs_page_renders_every_operation(live_server, open_page, session):
+    add_user(session, "docs", "planner")
+    session.commit()
+    page, watch = open_page()
+    log_in(page, "docs")
+    page.goto("/api/v1/docs")
+    page.wait_for_selector(".opblock-summary", timeout=15_000)
+    shown = page.locator(".opblock").count()
+    spec = page.evaluate("fetch('/api/v1/openapi.json').then(r => r.json())")
+    operations = sum(len(item) for item in spec["paths"].values())
+    assert shown == operations > 15
+    assert watch.problems() == []

@@ -1,0 +1,124 @@
+"""Request bodies of the JSON API: checked at the edge and turned into the OpenAPI document.
+
+Types and shapes are checked here; values (a level that exists, a valid polygon, a cell size
+in range) are checked by the services, which know the reasons to give.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.errors import BadRequest, InvalidData
+
+CRS = Field(
+    None,
+    description="Coordinate system of the input: wgs84 (default), cgcs2000, "
+    "gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).",
+    examples=["gcj02"],
+)
+POLYGON = Field(description="GeoJSON Polygon or MultiPolygon (or a Feature holding one).")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AreaCreate(Body):
+    """A new area drawn by a planner (typically a grid inside a community)."""
+
+    level: str = Field("grid", description="grid, microgrid, community or street.")
+    parent: str = Field(description="Code of the parent area.", examples=["511381001001"])
+    geometry: dict[str, Any] = POLYGON
+    crs: str | None = CRS
+    name: str | None = Field(None, max_length=200)
+
+
+class AreaPatch(Body):
+    """New geometry and/or name; send If-Match with the ETag you loaded."""
+
+    geometry: dict[str, Any] | None = POLYGON
+    name: str | None = Field(None, max_length=200)
+    crs: str | None = CRS
+
+
+class AreaSplit(Body):
+    """Split by a GeoJSON LineString crossing the area, or into ``parts`` balanced parts."""
+
+    line: dict[str, Any] | None = Field(None, description="GeoJSON LineString.")
+    parts: int | None = Field(None, description="2 to 50 parts, balanced on households.")
+    crs: str | None = CRS
+
+
+class AreaMerge(Body):
+    """Adjacent siblings to merge into one new area."""
+
+    codes: list[str] = Field(min_length=2)
+    versions: dict[str, int] | None = Field(
+        None, description="The version of each area as you loaded it: 412 if one changed."
+    )
+    name: str | None = Field(None, max_length=200)
+
+
+class AreaRestore(Body):
+    version: int = Field(description="The earlier version to bring back.")
+
+
+class GridGeneration(Body):
+    """Generate a community's grids: a preview, or with commit=true a replacement."""
+
+    kind: str = Field(description="square, hexagon (H3) or balanced (on households).")
+    cell_m: float | None = Field(None, description="Square cell size, 50 to 5000 m.")
+    resolution: int | None = Field(None, description="H3 resolution, 6 to 11.")
+    target_households: int | None = Field(None, description="Households per grid, 20 to 5000.")
+    seed: int = 0
+    commit: bool = False
+
+
+class HouseholdCreate(Body):
+    """One household; the same fields and checks as a row of the CSV import."""
+
+    external_id: str | None = None
+    lon: float | str
+    lat: float | str
+    crs: str | None = CRS
+    address: str | None = None
+    head_name: str | None = None
+    phone: str | None = None
+    members: int | str | None = None
+    tags: list[str] | str | None = None
+
+
+M = TypeVar("M", bound=Body)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_data"])
+    message: str
+    details: Any = Field(None, description="The faults: fields, rows, locations, geometries.")
+
+
+class Error(BaseModel):
+    """Every error has this shape, with the HTTP status that fits."""
+
+    error: ErrorDetail
+
+
+def parse_body(model: type[M]) -> M:
+    """The request's JSON body as ``model``, or 400 (not JSON) / 422 (wrong shape)."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise BadRequest("The body must be a JSON object (Content-Type: application/json).")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        faults = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise InvalidData(
+            f"The request body is not a valid {model.__name__}: "
+            f"{faults[0]['field']}: {faults[0]['message']}.",
+            details={"field": faults[0]["field"], "errors": faults},
+        ) from None

@@ -1,0 +1,80 @@
+"""The OpenAPI document covers every route, and its body schemas are the ones enforced."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import csrf_token, login
+from tests.factories import add_user, build_world
+
+
+@pytest.fixture
+def document(client, session):
+    build_world(session)
+    add_user(session, "p", "planner")
+    session.commit()
+    login(client, "p")
+    return client.get("/api/v1/openapi.json").json
+
+
+def resolve(document: dict, ref: str) -> dict:
+    node = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def test_every_api_route_is_in_the_document(app, document):
+    expected = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and rule.endpoint.startswith("api."):
+            if rule.endpoint == "api.openapi":
+                continue
+            path = rule.rule.replace("<", "{").replace(">", "}")
+            expected |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    found = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert found == expected
+    assert document["openapi"] == "3.1.0"
+
+
+def test_refs_resolve_and_bodies_name_their_required_fields(document):
+    create = document["paths"]["/api/v1/areas"]["post"]
+    schema = resolve(
+        document, create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    )
+    assert set(schema["required"]) == {"parent", "geometry"}
+    assert schema["additionalProperties"] is False
+    patch = document["paths"]["/api/v1/areas/{code}"]["patch"]
+    assert {
+        k: v
+        for k, v in next(p for p in patch["parameters"] if p["in"] == "header").items()
+        if k in ("name", "in", "required")
+    } == {"name": "If-Match", "in": "header", "required": True}
+    assert patch["responses"]["412"]["content"]["application/json"]["schema"]["$ref"] == (
+        "#/components/schemas/Error"
+    )
+    for item in document["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                for content in response.get("content", {}).values():
+                    resolve(document, content["schema"]["$ref"])
+    locate = document["paths"]["/api/v1/locate"]["get"]
+    assert [p["name"] for p in locate["parameters"]] == ["lon", "lat", "crs"]
+
+
+def test_the_schema_is_what_the_api_enforces(client, document):
+    body = {"parent": "511381001001", "geometry": {"type": "Polygon"}, "colour": "red"}
+    response = client.post(
+        "/api/v1/areas", json=body, headers={"X-CSRFToken": csrf_token(client, "/")}
+    )
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["field"] == "colour"
+    assert "AreaCreate" in response.json["error"]["message"]
+
+
+def test_the_docs_page_is_self_hosted(client, document):
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    from app.web.assets import external_urls
+
+    assert external_urls(html) == []

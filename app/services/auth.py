@@ -77,15 +77,11 @@ def issue_token(session: Session, username: str) -> str:
 
 
 def user_for_token(session: Session, token: str) -> tuple[User | None, bool]:
-    """The active user a token belongs to, and whether its last use was recorded now.
-
-    ``last_used_at`` is refreshed at most every few minutes, so that an API client does not
-    pay a write and a commit on every request.
-    """
-    user = user_store.user_by_token_sha256(session, token_digest(token))
+    """The active user a token belongs to, and whether its last use was recorded now
+    (at most every few minutes, so that a client does not pay a write on every request)."""
+    user, recorded = user_store.user_by_token(session, token_digest(token))
     if user is None or not user.active:
         return None, False
-    recorded = user_store.touch_token(session, token_digest(token))
     return user, recorded
 
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import Boolean, column, select, text
 from sqlalchemy.orm import Session
 
-from app.models import ApiToken, Area, User, WorkerGrid
+from app.models import Area, User, WorkerGrid
 
 
 def user_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
-
-
-def user_by_token_sha256(session: Session, digest: str) -> User | None:
-    return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None))
-    )
 
 
 def worker_grid_ids(session: Session, user_id: int) -> frozenset[int]:
@@ -50,14 +42,28 @@ def grid_ids_under(session: Session, area_id: int) -> frozenset[int]:
 
 TOKEN_TOUCH_INTERVAL = "5 minutes"
 
-
-def touch_token(session: Session, digest: str) -> bool:
-    """Record a token's use unless it was recorded within TOKEN_TOUCH_INTERVAL."""
-    result = session.execute(
-        text(
-            "UPDATE api_tokens SET last_used_at = now() WHERE token_sha256 = :d "
-            f"AND (last_used_at IS NULL OR last_used_at < now() - interval '{TOKEN_TOUCH_INTERVAL}')"
-        ),
-        {"d": digest},
+_TOKEN_USER = text(
+    f"""
+    WITH token AS (
+        SELECT id, user_id, last_used_at FROM api_tokens
+        WHERE token_sha256 = :digest AND revoked_at IS NULL
+    ), touched AS (
+        UPDATE api_tokens t SET last_used_at = now() FROM token
+        WHERE t.id = token.id AND (token.last_used_at IS NULL
+              OR token.last_used_at < now() - interval '{TOKEN_TOUCH_INTERVAL}')
+        RETURNING t.id
     )
-    return result.rowcount > 0
+    SELECT users.*, EXISTS (SELECT FROM touched) AS touched
+    FROM users JOIN token ON users.id = token.user_id
+    """
+).columns(*User.__table__.columns, column("touched", Boolean))
+
+
+def user_by_token(session: Session, digest: str) -> tuple[User | None, bool]:
+    """The user a token belongs to, recording the token's use at most every few minutes,
+    in one round trip (an API client pays it on every request). Returns (user, recorded)."""
+    row = session.execute(
+        select(User, _TOKEN_USER.selected_columns.touched).from_statement(_TOKEN_USER),
+        {"digest": digest},
+    ).one_or_none()
+    return (row[0], row[1]) if row else (None, False)

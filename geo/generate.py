@@ -110,18 +110,33 @@ def hexagon_cells(polygon: shapely.Geometry, resolution: int) -> NDArray[np.obje
     return merge_slivers(pieces, nominal)
 
 
+UNIT_RESOLUTION = 10  # H3 cells of ~15,000 m² (edges ~66 m): a block or two
+
+
 def balanced_cells(
-    polygon: shapely.Geometry, households: ArrayLike, target: int, rng: np.random.Generator
+    polygon: shapely.Geometry,
+    households: ArrayLike,
+    target: int,
+    rng: np.random.Generator,
+    *,
+    unit_resolution: int = UNIT_RESOLUTION,
 ) -> NDArray[np.object_]:
-    """About ``len(households) / target`` cells around k-means centres of the households.
+    """About ``len(households) / target`` grids, each a union of small base units.
+
+    The polygon is cut into H3 base units (``hexagon_cells`` at ``unit_resolution``); each
+    unit joins the nearest of k-means centres of the households; a piece cut off from its
+    grid joins the neighbour it shares the longest edge with.  Because every grid is a union
+    of units, rebalancing can later move units from grid to grid.
 
     Examples
     --------
     >>> from shapely import box
     >>> rng = np.random.default_rng(1)
+    >>> area = box(106, 31, 106.01, 31.01)
     >>> pts = np.column_stack([rng.uniform(106, 106.01, 400), rng.uniform(31, 31.01, 400)])
-    >>> len(balanced_cells(box(106, 31, 106.01, 31.01), pts, 100, rng))
-    4
+    >>> grids = balanced_cells(area, pts, 100, rng)
+    >>> len(grids), round(float(sum(g.area for g in grids)) / area.area, 6)
+    (4, 1.0)
     """
     points = np.asarray(households, dtype=float).reshape(-1, 2)
     if target < 1:
@@ -129,4 +144,40 @@ def balanced_cells(
     k = max(1, int(round(len(points) / target)))
     if k == 1:
         return np.asarray([polygon], dtype=object)
-    return partition.split_around_points(polygon, points, k, rng)
+    units = hexagon_cells(polygon, unit_resolution)
+    if len(units) <= k:
+        return partition.split_around_points(polygon, points, k, rng)
+    from geo.cluster import kmeans_centres
+
+    centres = kmeans_centres(points, k, rng)
+    spots = shapely.point_on_surface(units)
+    xy = np.column_stack([shapely.get_x(spots), shapely.get_y(spots)])
+    scale = np.array([np.cos(np.radians(xy[:, 1].mean())), 1.0])
+    distance = (((xy[:, None, :] - centres[None, :, :]) * scale) ** 2).sum(axis=2)
+    label = distance.argmin(axis=1)
+    grids = [shapely.union_all(units[label == j]) for j in range(k) if (label == j).any()]
+    # Keep each grid's largest piece; the pieces cut off join a neighbour.
+    pieces = []
+    for grid in grids:
+        parts = sorted(partition.polygonal_parts_of(grid), key=lambda p: -p.area)
+        pieces.append(parts[0])
+        pieces.extend(parts[1:])
+    keep = len(grids)
+    return _absorb(np.asarray(pieces, dtype=object), keep)
+
+
+def _absorb(pieces: NDArray[np.object_], keep: int) -> NDArray[np.object_]:
+    """Merge ``pieces[keep:]`` into the piece among the first ``keep`` (as grown so far)
+    with which each shares the longest edge; a piece touching none is kept as it is."""
+    grids = list(pieces[:keep])
+    for extra in pieces[keep:]:
+        shared = [
+            (shapely.length(shapely.intersection(extra.boundary, g.boundary)), i)
+            for i, g in enumerate(grids)
+        ]
+        length, i = max(shared)
+        if length > 0:
+            grids[i] = shapely.union(grids[i], extra)
+        else:
+            grids.append(extra)
+    return np.asarray(grids, dtype=object)

@@ -1,0 +1,1 @@
+"""Benchmarks for the quality bars of SPEC §4; run as scripts, outside the test suite."""

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
+import json
 import math
 import os
 import secrets
@@ -30,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -815,14 +818,34 @@ def locate_http(url: str, token: str, points, warmup, threads: int = 0) -> None:
     label = (
         f"HTTP (gunicorn gthread x{threads}, 1 client)" if threads else "HTTP (gunicorn, 1 client)"
     )
-    with gunicorn(url, token, threads) as base, requests.Session() as client:
-        client.headers["Authorization"] = f"Bearer {token}"
+    with gunicorn(url, token, threads) as base:
+        # A bare http.client connection (reopened when a sync worker closes it): the client
+        # shares the machine's two cores, and a heavier client library would add its own
+        # milliseconds to the server's.
+        address = urllib.parse.urlsplit(base)
+        headers = {"Authorization": f"Bearer {token}"}
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
 
         def get(params):
-            response = client.get(f"{base}/api/v1/locate", params=params, timeout=10)
-            return response.status_code, response.json()
+            nonlocal connection
+            path = "/api/v1/locate?" + urllib.parse.urlencode(params)
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                connection.close()
+                connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+            body = json.loads(response.read())
+            if response.getheader("Connection", "").lower() == "close":
+                connection.close()
+            return response.status, body
 
-        report_locate(label, *time_requests(get, points, warmup), judged=bool(threads))
+        try:
+            report_locate(label, *time_requests(get, points, warmup), judged=bool(threads))
+        finally:
+            connection.close()
 
 
 def strtree_reference(app, points: np.ndarray) -> None:

@@ -262,47 +262,16 @@ def _apply_changes(session: Session, now: datetime) -> None:
     )
 
 
-def compute_in_region(session: Session, region_ewkt: str) -> None:
-    """Assign the households inside a region (e.g. the part of the map an edit changed).
-
-    Fills ``candidate_households`` too, since households that became uncovered have no row
-    in ``fresh_assignment``.
-    """
-    _create_fresh_table(session)
-    session.execute(text("DROP TABLE IF EXISTS candidate_households"))
-    session.execute(
-        text(
-            """
-            CREATE TEMP TABLE candidate_households ON COMMIT DROP AS
-            SELECT h.id AS household_id, h.geom FROM households h
-            WHERE ST_Intersects(h.geom, ST_GeomFromEWKT(:region))
-            """
-        ),
-        {"region": region_ewkt},
-    )
-    session.execute(
-        text(
-            f"""
-            INSERT INTO fresh_assignment (household_id, grid_id)
-            SELECT DISTINCT ON (c.household_id) c.household_id, g.id
-            FROM candidate_households c
-            JOIN ({LIVE_GRIDS}) g ON ST_Intersects(g.geom, c.geom)
-            ORDER BY c.household_id, g.code
-            """
-        )
-    )
-
-
-def compute_for_households(session: Session, household_ids_sql: str, params: dict) -> None:
-    """Assign the households selected by a subquery returning ``id`` (e.g. a fresh import)."""
+def _assign_candidates(session: Session, where_sql: str, params: dict) -> None:
+    """Fill ``candidate_households`` with the households matching ``where_sql`` (on ``h``),
+    and ``fresh_assignment`` with the grid of each (none for the uncovered)."""
     _create_fresh_table(session)
     session.execute(text("DROP TABLE IF EXISTS candidate_households"))
     session.execute(
         text(
             f"""
             CREATE TEMP TABLE candidate_households ON COMMIT DROP AS
-            SELECT h.id AS household_id, h.geom FROM households h
-            WHERE h.id IN ({household_ids_sql})
+            SELECT h.id AS household_id, h.geom FROM households h WHERE {where_sql}
             """
         ),
         params,
@@ -318,6 +287,18 @@ def compute_for_households(session: Session, household_ids_sql: str, params: dic
             """
         )
     )
+
+
+def compute_in_region(session: Session, region_ewkt: str) -> None:
+    """Assign the households inside a region (e.g. the part of the map an edit changed)."""
+    _assign_candidates(
+        session, "ST_Intersects(h.geom, ST_GeomFromEWKT(:region))", {"region": region_ewkt}
+    )
+
+
+def compute_for_households(session: Session, household_ids_sql: str, params: dict) -> None:
+    """Assign the households selected by a subquery returning ids (e.g. a fresh import)."""
+    _assign_candidates(session, f"h.id IN ({household_ids_sql})", params)
 
 
 def apply_fresh_assignment(session: Session, *, now: datetime) -> AssignmentResult:

@@ -240,8 +240,6 @@ def test_a_browser_session_cannot_change_anything_without_the_csrf_token(
     app, client, session, world
 ):
     routes = unsafe_api_routes(app)
-    if not routes:
-        pytest.skip("the API has no POST / PATCH / PUT / DELETE endpoint yet")
     assert ("POST", "/api/v1/households") in routes
     login(client, "admin")
     before = household_count(session)

@@ -92,7 +92,10 @@ def live_server(app):
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (set WANGGE_CHROMIUM)")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium "
+            "(or set WANGGE_CHROMIUM)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -1,6 +1,14 @@
 """SQLAlchemy models: data and invariants only (no commits, no url_for)."""
 
-from app.models.areas import LEVEL_VALUES, Area, AreaVersion, Level
+from app.models.areas import (
+    CODE_LENGTHS,
+    LEVEL_NAMES,
+    LEVEL_VALUES,
+    Area,
+    AreaVersion,
+    Level,
+    default_area_name,
+)
 from app.models.base import Base
 from app.models.hazards import (
     HAZARD_CLASSES,
@@ -29,6 +37,9 @@ from app.models.incidents import (
 from app.models.users import ApiToken, Department, PersonalDataRead, Role, User, WorkerGrid
 
 __all__ = [
+    "CODE_LENGTHS",
+    "LEVEL_NAMES",
+    "default_area_name",
     "CHANNELS",
     "HAZARD_CLASSES",
     "HOUSEHOLD_TAGS",

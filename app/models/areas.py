@@ -30,6 +30,21 @@ class Level(enum.StrEnum):
 
 
 LEVEL_VALUES = tuple(level.value for level in Level)
+# GB/T 2260 county code (6) + street (3) + community (3) + grid sequence (3) + micro-grid (2).
+CODE_LENGTHS = {"district": 6, "street": 9, "community": 12, "grid": 15, "microgrid": 17}
+LEVEL_NAMES = {
+    "district": "区县",
+    "street": "街道",
+    "community": "社区",
+    "grid": "网格",
+    "microgrid": "微网格",
+}
+
+
+def default_area_name(code: str, level: str) -> str:
+    """``5号网格`` for grid ...005, ``1号微网格`` for micro-grid ...01."""
+    parent_length = CODE_LENGTHS[list(Level)[Level(level).depth - 1].value]
+    return f"{int(code[parent_length:])}号{LEVEL_NAMES[level]}"
 
 
 class Area(Base):

@@ -21,17 +21,18 @@ from sqlalchemy.orm import Session
 from app.errors import (
     BadRequest,
     Conflict,
+    Forbidden,
     InvalidData,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
 )
-from app.models import LEVEL_VALUES, Area, AreaVersion, Level
+from app.models import CODE_LENGTHS, LEVEL_VALUES, Area, AreaVersion, Level, default_area_name
 from app.services.assignment import Reassignment, reassign_region
-from app.services.imports.areas import LEVEL_NAMES
 from app.store import areas as store
 from geo import crs as geocrs
 from geo import partition
+from geo.coverage import children_outside
 from geo.topology import fit_inside, snap_to_neighbours
 from geo.validate import GeometryError, check_polygonal, parse_polygonal
 
@@ -182,6 +183,35 @@ def _fit(session: Session, geom, level: str, parent: Area | None, exclude: list[
     return geom
 
 
+def _children_still_inside(session: Session, area: Area, new_geom) -> None:
+    """A new boundary must keep the area's live children inside it (within 0.5 m)."""
+    children = session.execute(
+        select(Area.code, Area.geom).where(Area.parent_id == area.id, Area.valid_to.is_(None))
+    ).all()
+    if not children:
+        return
+    shapes = np.asarray([to_shape(g) for _, g in children], dtype=object)
+    outside = children_outside(
+        new_geom, shapes, [c for c, _ in children], tolerance_m=CHILD_TOLERANCE_M
+    )
+    if outside:
+        raise Conflict(
+            f"The new boundary would leave {', '.join(o.id for o in outside)} partly outside "
+            f"{area.code}; change them first.",
+            details={
+                "outside": [
+                    {
+                        "code": o.id,
+                        "area_m2": round(o.area_m2, 2),
+                        "location": _location(o.geometry),
+                        "geometry": mapping(o.geometry),
+                    }
+                    for o in outside
+                ]
+            },
+        )
+
+
 def reassign_if_grid(session: Session, level: str, region, actor_id) -> Reassignment | None:
     if level != Level.GRID.value or region is None or region.is_empty:
         return None
@@ -210,11 +240,21 @@ def _archive(session: Session, area: Area, actor_id: int | None, now, note: str)
     )
 
 
-def _locked_for_change(session: Session, code: str, expected_version: int | None) -> Area:
+def require_editable(session: Session, actor_id: int | None, area: Area) -> None:
+    """A planner given an area (``create-user --area``) edits only at or below it."""
+    limit = store.editing_limit(session, actor_id)
+    if limit is not None and not store.is_within(session, area.id, limit):
+        raise Forbidden(f"{area.code} lies outside the area you may edit.")
+
+
+def _locked_for_change(
+    session: Session, code: str, expected_version: int | None, actor_id: int | None = None
+) -> Area:
     """The live area, its siblings locked, checked against the version the client saw."""
     probe = store.live_area(session, code)
     if probe is None:
         raise NotFound(f"No live area with code {code!r}.")
+    require_editable(session, actor_id, probe)
     if expected_version is None:
         raise PreconditionRequired("Send If-Match with the area's ETag (its version) to change it.")
     store.lock_children_of(session, probe.parent_id)
@@ -232,17 +272,13 @@ def _locked_for_change(session: Session, code: str, expected_version: int | None
 
 
 def new_codes(session: Session, parent: Area, level: str, geoms) -> list[str]:
-    width = store.CODE_LENGTHS[level] - len(parent.code)
+    width = CODE_LENGTHS[level] - len(parent.code)
     start = store.max_child_sequence(session, parent.code, level) + 1
     order = partition.order_north_to_south_west_to_east(np.asarray(geoms, dtype=object))
     codes = [""] * len(geoms)
     for sequence, index in enumerate(order, start=start):
         codes[index] = f"{parent.code}{sequence:0{width}d}"
     return codes
-
-
-def default_name(code: str, level: str) -> str:
-    return f"{int(code[-3:])}号{LEVEL_NAMES[level]}"
 
 
 def _feature(session: Session, code: str) -> dict | None:
@@ -284,12 +320,16 @@ def create_area(
             f"{parent.code} is a {parent.level}.",
             details={"field": "parent"},
         )
+    require_editable(session, actor_id, parent)
     store.lock_children_of(session, parent.id)
+    session.refresh(parent)  # as it is now that we hold the lock
+    if parent.valid_to is not None:
+        raise Conflict(f"{parent.code} was retired meanwhile.")
     geom = _fit(session, geom, level, parent, exclude=[])
     [code] = new_codes(session, parent, level, [geom])
     area = Area(
         code=code,
-        name=(name or default_name(code, level))[:200],
+        name=(name or default_area_name(code, level))[:200],
         level=level,
         parent_id=parent.id,
         geom=from_shape(geom, srid=4326),
@@ -318,13 +358,14 @@ def update_area(
     if geometry is None and name is None:
         raise BadRequest("Nothing to change: send geometry and/or name.")
     new_geom = parse_geometry(geometry, crs, max_vertices=max_vertices) if geometry else None
-    area = _locked_for_change(session, code, expected_version)
+    area = _locked_for_change(session, code, expected_version, actor_id)
     old_geom = to_shape(area.geom)
     parent = session.get(Area, area.parent_id) if area.parent_id else None
     now = wall_clock(session)
     _archive(session, area, actor_id, now, note or "edit")
     if new_geom is not None:
         new_geom = _fit(session, new_geom, area.level, parent, exclude=[area.id])
+        _children_still_inside(session, area, new_geom)
         area.geom = from_shape(new_geom, srid=4326)
     if name is not None:
         if not name.strip():
@@ -344,7 +385,7 @@ def retire_area(
     session: Session, actor_id: int | None, code: str, expected_version: int | None
 ) -> AreaChange:
     """Retire an area (its code is never reused); its households become uncovered."""
-    area = _locked_for_change(session, code, expected_version)
+    area = _locked_for_change(session, code, expected_version, actor_id)
     if store.live_children_count(session, area.id):
         raise Conflict(f"{code} still has live children; retire or move them first.")
     area.valid_to = wall_clock(session)
@@ -357,6 +398,8 @@ def retire_area(
 
 def _replace(session, actor_id, originals: list[Area], pieces, names) -> AreaChange:
     """Retire ``originals`` and add ``pieces`` under the same parent, in one transaction."""
+    if originals[0].parent_id is None:
+        raise InvalidData("Districts are imported, not split or merged.")
     parent = session.get(Area, originals[0].parent_id)
     level = originals[0].level
     now = wall_clock(session)
@@ -371,7 +414,7 @@ def _replace(session, actor_id, originals: list[Area], pieces, names) -> AreaCha
         session.add(
             Area(
                 code=code,
-                name=(name or default_name(code, level))[:200],
+                name=(name or default_area_name(code, level))[:200],
                 level=level,
                 parent_id=parent.id,
                 geom=from_shape(geom, srid=4326),
@@ -406,7 +449,7 @@ def split_area(
         raise InvalidData(
             f"parts must be a whole number from 2 to {MAX_SPLIT_PARTS}.", details={"field": "parts"}
         )
-    area = _locked_for_change(session, code, expected_version)
+    area = _locked_for_change(session, code, expected_version, actor_id)
     if store.live_children_count(session, area.id):
         raise Conflict(f"{code} has live children; split them instead.")
     geom = to_shape(area.geom)
@@ -453,12 +496,16 @@ def merge_areas(
     missing = [c for c, a in zip(codes, probes) if a is None]
     if missing:
         raise NotFound(f"No live area with code {', '.join(missing)}.")
+    for probe in probes:
+        require_editable(session, actor_id, probe)
     if len({(a.parent_id, a.level) for a in probes}) != 1:
         raise InvalidData(
             "Only siblings (same parent and level) can be merged.", details={"field": "codes"}
         )
     store.lock_children_of(session, probes[0].parent_id)
     areas = [store.lock_area(session, c) for c in codes]
+    if None in areas:
+        raise NotFound("An area to merge was retired meanwhile; reload and try again.")
     for area in areas:
         session.refresh(area)
         expected = (versions or {}).get(area.code)

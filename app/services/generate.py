@@ -13,8 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidData, NotFound
-from app.models import Area
-from app.services.areas import AreaChange, default_name, new_codes, reassign_if_grid, wall_clock
+from app.models import Area, default_area_name
+from app.services.areas import (
+    AreaChange,
+    new_codes,
+    reassign_if_grid,
+    require_editable,
+    wall_clock,
+)
 from app.store import areas as store
 from geo import generate
 from geo.assign import UNCOVERED, assign_points
@@ -133,6 +139,7 @@ def commit_grids(
 ) -> AreaChange:
     """Replace a community's grids by a generated set, in one transaction."""
     community = _community(session, community_code)
+    require_editable(session, actor_id, community)
     store.lock_children_of(session, community.id)
     plan = plan_grids(session, community_code, kind, options)
     old = session.scalars(
@@ -155,7 +162,7 @@ def commit_grids(
     session.add_all(
         Area(
             code=code,
-            name=default_name(code, "grid"),
+            name=default_area_name(code, "grid"),
             level="grid",
             parent_id=community.id,
             geom=from_shape(cell, srid=4326),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from app.models import Area
+from app.models import CODE_LENGTHS, Area
 
 _FEATURE = """
     json_build_object(
@@ -85,9 +85,6 @@ def area_feature(session: Session, code: str) -> dict | None:
         ),
         {"code": code},
     )
-
-
-CODE_LENGTHS = {"district": 6, "street": 9, "community": 12, "grid": 15, "microgrid": 17}
 
 
 def district_union_wkb(session: Session) -> bytes | None:
@@ -279,3 +276,29 @@ def areas_for_export(
             params,
         )
     )
+
+
+def is_within(session: Session, area_id: int, ancestor_id: int) -> bool:
+    """True when ``area_id`` is ``ancestor_id`` or lies below it in the hierarchy."""
+    return bool(
+        session.scalar(
+            text(
+                """
+            WITH RECURSIVE up AS (
+                SELECT id, parent_id FROM areas WHERE id = :area
+                UNION ALL
+                SELECT p.id, p.parent_id FROM areas p JOIN up ON p.id = up.parent_id
+            )
+            SELECT EXISTS (SELECT FROM up WHERE id = :ancestor)
+            """
+            ),
+            {"area": area_id, "ancestor": ancestor_id},
+        )
+    )
+
+
+def editing_limit(session: Session, actor_id: int | None) -> int | None:
+    """The area a user may edit within (None: anywhere, as for the CLI)."""
+    if actor_id is None:
+        return None
+    return session.scalar(text("SELECT area_id FROM users WHERE id = :id"), {"id": actor_id})

@@ -265,6 +265,9 @@ def _apply_changes(session: Session, now: datetime) -> None:
 def _assign_candidates(session: Session, where_sql: str, params: dict) -> None:
     """Fill ``candidate_households`` with the households matching ``where_sql`` (on ``h``),
     and ``fresh_assignment`` with the grid of each (none for the uncovered)."""
+    # Before reading household_grid: wait for a bulk rebuild (EXCLUSIVE, then dropping the
+    # table) instead of holding a read lock it must wait for while we wait for it.
+    session.execute(text("LOCK TABLE household_grid IN ROW EXCLUSIVE MODE"))
     _create_fresh_table(session)
     session.execute(text("DROP TABLE IF EXISTS candidate_households"))
     session.execute(
@@ -346,7 +349,9 @@ def reroute_open_incidents(session: Session, region_ewkt: str) -> list[Move]:
             f"""
             WITH relocated AS (
                 SELECT i.id, i.grid_id AS old_grid_id, g.id AS new_grid_id,
-                       g.parent_id AS new_community_id
+                       c.id AS community_id, c.parent_id AS street_id,
+                       (SELECT min(w.user_id) FROM worker_grids w JOIN users u
+                        ON u.id = w.user_id AND u.active WHERE w.grid_id = g.id) AS worker_id
                 FROM incidents i
                 LEFT JOIN LATERAL (
                     SELECT g.id, g.parent_id FROM areas g
@@ -354,12 +359,20 @@ def reroute_open_incidents(session: Session, region_ewkt: str) -> list[Move]:
                       AND ST_Intersects(g.geom, i.geom)
                     ORDER BY g.code LIMIT 1
                 ) g ON true
+                -- The grid's community; for a point now in no grid, the community around it.
+                LEFT JOIN LATERAL (
+                    SELECT c.id, c.parent_id FROM areas c
+                    WHERE c.level = 'community' AND c.valid_to IS NULL
+                      AND (c.id = g.parent_id OR (g.id IS NULL AND ST_Intersects(c.geom, i.geom)))
+                    ORDER BY c.code LIMIT 1
+                ) c ON true
                 WHERE i.status NOT IN {CLOSED_STATUSES}
                   AND ST_Intersects(i.geom, ST_GeomFromEWKT(:region))
             ), updated AS (
+                -- Whoever answers for the new grid takes the case over.
                 UPDATE incidents i
-                SET grid_id = r.new_grid_id,
-                    community_id = COALESCE(r.new_community_id, i.community_id)
+                SET grid_id = r.new_grid_id, community_id = r.community_id,
+                    street_id = r.street_id, worker_id = r.worker_id
                 FROM relocated r
                 WHERE i.id = r.id AND r.new_grid_id IS DISTINCT FROM r.old_grid_id
                 RETURNING r.old_grid_id, r.new_grid_id

@@ -245,3 +245,30 @@ def test_leaders_cannot_edit(client, world):
     login(client, "leader")
     response = call(client, "DELETE", f"/api/v1/areas/{NE}", version=1)
     assert response.status_code == 403
+
+
+def test_shrinking_a_community_under_its_grids_is_refused_with_the_places(client, session, world):
+    west_half = box(X0, Y0, X0 + STEP, Y0 + 2 * STEP)
+    response = call(
+        client, "PATCH", f"/api/v1/areas/{C}", {"geometry": geojson(west_half)}, version=1
+    )
+    assert response.status_code == 409, response.json
+    outside = response.json["error"]["details"]["outside"]
+    assert [o["code"] for o in outside] == [NE, SE]
+    assert all(o["location"][0] > X0 + STEP for o in outside)
+    assert stored(session, C).equals(box(X0, Y0, X0 + 2 * STEP, Y0 + 2 * STEP))
+
+
+def test_a_planner_limited_to_an_area_edits_only_inside_it(client, session, world):
+    add_user(session, "nw-planner", "planner", area=world.grids["NW"])
+    session.commit()
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "nw-planner")
+    refused = call(client, "DELETE", f"/api/v1/areas/{NE}", version=1)
+    assert refused.status_code == 403
+    assert refused.json["error"]["message"] == f"{NE} lies outside the area you may edit."
+    merge = call(client, "POST", "/api/v1/areas/merge", {"codes": [NW, NE]})
+    assert merge.status_code == 403
+    allowed = call(client, "DELETE", f"/api/v1/areas/{NW}", version=1)
+    assert allowed.status_code == 200
+    assert session.scalar(select(Area.valid_to).where(Area.code == NE)) is None

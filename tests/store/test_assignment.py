@@ -157,3 +157,62 @@ def test_a_bulk_run_that_moves_most_households_rebuilds_the_table_and_keeps_its_
     )
     session.execute(text("DELETE FROM households WHERE id = :id"), {"id": ids[0]})
     assert session.scalar(text("SELECT count(*) FROM household_grid")) == 3
+
+
+def test_open_incidents_in_a_changed_region_change_grid_worker_and_street(session):
+    from app.models import Incident, IncidentCategory
+    from tests.factories import add_user
+
+    world = build_world(session)
+    ne_worker = add_user(session, "ne-worker", "worker", grids=[world.grids["NE"]])
+    category = IncidentCategory(code="x", name="x", deadline_days=3)
+    session.add(category)
+    session.flush()
+    point = f"SRID=4326;POINT({X0 + 0.0125} {Y0 + 0.015})"  # in NE, in the strip NW will take
+    session.add_all(
+        [
+            Incident(
+                geom=point,
+                category_id=category.id,
+                description="open",
+                channel="web",
+                status="dispatched",
+                grid_id=world.grids["NE"].id,
+                worker_id=ne_worker.id,
+                community_id=world.community.id,
+                street_id=world.street.id,
+            ),
+            Incident(
+                geom=point,
+                category_id=category.id,
+                description="closed",
+                channel="web",
+                status="closed",
+                grid_id=world.grids["NE"].id,
+                worker_id=ne_worker.id,
+            ),
+        ]
+    )
+    session.flush()
+    session.execute(
+        text("UPDATE areas SET geom = ST_Multi(ST_GeomFromText(:wkt, 4326)) WHERE id = :id"),
+        [
+            {"id": world.grids["NW"].id, "wkt": box(X0, Y0 + STEP, X0 + 0.014, Y0 + 2 * STEP).wkt},
+            {
+                "id": world.grids["NE"].id,
+                "wkt": box(X0 + 0.014, Y0 + STEP, X0 + 2 * STEP, Y0 + 2 * STEP).wkt,
+            },
+        ],
+    )
+    strip = f"SRID=4326;{box(X0 + STEP, Y0 + STEP, X0 + 0.014, Y0 + 2 * STEP).wkt}"
+    result = assignment.reassign_region(session, strip)
+    assert [(m.from_grid, m.to_grid, m.households) for m in result.incidents] == [(NE, NW, 1)]
+    rows = session.execute(
+        text(
+            "SELECT description, grid_id, worker_id, street_id FROM incidents ORDER BY description"
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("closed", world.grids["NE"].id, ne_worker.id, None),  # closed cases stay as they were
+        ("open", world.grids["NW"].id, None, world.street.id),  # NW has no worker
+    ]

@@ -12,8 +12,8 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import BadRequest, InvalidData
-from app.models import LEVEL_VALUES, Area, Level
+from app.errors import BadRequest, Forbidden, InvalidData
+from app.models import CODE_LENGTHS, LEVEL_VALUES, Area, Level, default_area_name
 from app.services.assignment import Reassignment, reassign_region
 from app.services.imports.common import Progress, no_progress, refuse
 from app.services.readers import (
@@ -29,14 +29,6 @@ from geo import coverage as geocoverage
 from geo import crs as geocrs
 from geo import partition
 from geo.validate import GeometryError, check_polygonal, parse_polygonal
-
-LEVEL_NAMES = {
-    "district": "区县",
-    "street": "街道",
-    "community": "社区",
-    "grid": "网格",
-    "microgrid": "微网格",
-}
 
 
 @dataclass(frozen=True)
@@ -157,7 +149,7 @@ def _resolve_parents(session: Session, level: str, parent_code: str | None, item
 
 
 def _assign_codes_and_names(session, level, items, code_field, name_field, faults) -> None:
-    length = area_store.CODE_LENGTHS[level]
+    length = CODE_LENGTHS[level]
     by_parent: dict[int | None, list[_Candidate]] = {}
     for item in items:
         by_parent.setdefault(item.parent.id if item.parent else None, []).append(item)
@@ -180,7 +172,7 @@ def _assign_codes_and_names(session, level, items, code_field, name_field, fault
             if name_field:
                 item.name = str(item.properties.get(name_field) or "").strip() or None
             if not item.name:
-                item.name = f"{item.code[-3:].lstrip('0') or '0'}号{LEVEL_NAMES[level]}"
+                item.name = default_area_name(item.code, level)
     seen: dict[str, int] = {}
     taken = area_store.existing_codes(session, [i.code for i in items if i.code])
     for item in items:
@@ -283,6 +275,14 @@ def load_areas(
         raise InvalidData("The file has no features.")
     progress(1, 4)
     candidates = _resolve_parents(session, level, parent_code, candidates, faults)
+    limit = area_store.editing_limit(session, actor_id)
+    if limit is not None:
+        for item in candidates:
+            if item.parent is None or not area_store.is_within(session, item.parent.id, limit):
+                raise Forbidden(f"Feature {item.number} lies outside the area you may edit.")
+    # Sibling checks and code numbering run one writer at a time under each parent.
+    for parent_id in sorted({c.parent.id for c in candidates if c.parent is not None}):
+        area_store.lock_children_of(session, parent_id)
     _assign_codes_and_names(session, level, candidates, code_field, name_field, faults)
     progress(2, 4)
     _check_topology(session, level, candidates, faults)

@@ -6,6 +6,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import CODE_LENGTHS, Area
+from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID
 
 _FEATURE = """
     json_build_object(
@@ -263,12 +264,8 @@ def areas_for_export(
                    a.version, ST_AsBinary(a.geom) AS wkb
             FROM areas a
             LEFT JOIN areas p ON p.id = a.parent_id
-            LEFT JOIN (SELECT grid_id, count(*) AS households FROM household_grid
-                       GROUP BY grid_id) n ON n.grid_id = a.id
-            LEFT JOIN (SELECT wg.grid_id,
-                              string_agg(u.display_name, '、' ORDER BY u.display_name) AS names
-                       FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
-                       GROUP BY wg.grid_id) w ON w.grid_id = a.id
+            LEFT JOIN ({HOUSEHOLDS_PER_GRID}) n ON n.grid_id = a.id
+            LEFT JOIN ({WORKERS_PER_GRID}) w ON w.grid_id = a.id
             WHERE {" AND ".join(where)}
             ORDER BY a.code
             """

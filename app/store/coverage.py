@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID
+
 # ~1 m at Langzhong's latitude: invisible at street zoom, a third of the page weight.
 SIMPLIFY_DEGREES = 0.00001
 
@@ -26,12 +28,8 @@ def grid_features(session: Session, grid_ids: frozenset[int] | None) -> list[dic
                     'households', COALESCE(n.households, 0)))
                 FROM areas g
                 LEFT JOIN areas c ON c.id = g.parent_id
-                LEFT JOIN (SELECT grid_id, count(*) AS households FROM household_grid
-                           GROUP BY grid_id) n ON n.grid_id = g.id
-                LEFT JOIN (SELECT wg.grid_id,
-                                  string_agg(u.display_name, '、' ORDER BY u.display_name) AS names
-                           FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
-                           GROUP BY wg.grid_id) w ON w.grid_id = g.id
+                LEFT JOIN ({HOUSEHOLDS_PER_GRID}) n ON n.grid_id = g.id
+                LEFT JOIN ({WORKERS_PER_GRID}) w ON w.grid_id = g.id
                 WHERE g.level = 'grid' AND g.valid_to IS NULL {scope_sql}
                 ORDER BY g.code
                 """

@@ -30,6 +30,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.api.errors import register_error_handlers
     from app.api.ogc import bp as ogc_bp
+    from app.open311 import bp as open311_bp
+    from app.public import bp as public_bp
+    from app.tiles import bp as tiles_bp
     from app.web import bp as web_bp
 
     extensions.db.init_app(app)
@@ -40,6 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(ogc_bp)
+    app.register_blueprint(open311_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(tiles_bp)
     app.register_blueprint(web_bp)
     register_error_handlers(app)
     app.cli.add_command(cli.wangge)

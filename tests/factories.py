@@ -9,7 +9,15 @@ from shapely import MultiPolygon, box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.models import Area, Household, User, WorkerGrid
+from app.models import (
+    Area,
+    Department,
+    Household,
+    Incident,
+    IncidentCategory,
+    User,
+    WorkerGrid,
+)
 from app.services.auth import create_user
 
 # A 2x2 block of 0.01-degree grids near Langzhong's old town:
@@ -116,3 +124,64 @@ def current_grid_codes(session: Session, household_ids: list[int]) -> dict[int, 
         {"ids": household_ids},
     )
     return {r.id: r.code for r in rows}
+
+
+def add_category(
+    session: Session,
+    code: str = "road",
+    name: str = "道路破损",
+    *,
+    deadline_days: int = 3,
+    department: Department | None = None,
+) -> IncidentCategory:
+    category = IncidentCategory(
+        code=code,
+        name=name,
+        deadline_days=deadline_days,
+        department_id=department.id if department else None,
+    )
+    session.add(category)
+    session.flush()
+    return category
+
+
+def add_department(session: Session, code: str = "cg", name: str = "城管", **values) -> Department:
+    department = Department(code=code, name=name, **values)
+    session.add(department)
+    session.flush()
+    return department
+
+
+def add_incident(
+    session: Session,
+    world: World,
+    grid_key: str,
+    category: IncidentCategory,
+    *,
+    point: tuple[float, float] | None = None,
+    **values,
+) -> Incident:
+    """An incident routed to one of the world's grids (its centre unless ``point`` is given).
+
+    ``values`` sets any other column (status, created_at, deadline_at, closed_at, rating …).
+    """
+    grid = world.grids[grid_key]
+    if point is None:
+        from geoalchemy2.shape import to_shape
+
+        centre = to_shape(grid.geom).centroid
+        point = (centre.x, centre.y)
+    incident = Incident(
+        geom=from_shape(__import__("shapely").Point(*point), srid=4326),
+        category_id=category.id,
+        description=values.pop("description", "测试事件"),
+        channel=values.pop("channel", "patrol"),
+        grid_id=grid.id,
+        community_id=world.community.id,
+        street_id=world.street.id,
+        department_id=category.department_id,
+        **values,
+    )
+    session.add(incident)
+    session.flush()
+    return incident

@@ -14,8 +14,10 @@ from app.models.hazards import (
     HAZARD_CLASSES,
     SITE_TYPES,
     Hazard,
+    ImpactRun,
     ReconstructionSite,
     SiteMilestone,
+    SitePhoto,
     SiteProgress,
 )
 from app.models.households import (
@@ -28,11 +30,17 @@ from app.models.households import (
 )
 from app.models.incidents import (
     CHANNELS,
+    ESCALATION_LEVELS,
     OPEN_STATUSES,
+    CalendarDay,
     Incident,
     IncidentCategory,
     IncidentEvent,
+    IncidentPhoto,
+    Notification,
+    Open311Client,
     Status,
+    WebhookDelivery,
 )
 from app.models.users import ApiToken, Department, PersonalDataRead, Role, User, WorkerGrid
 
@@ -41,6 +49,14 @@ __all__ = [
     "LEVEL_NAMES",
     "default_area_name",
     "CHANNELS",
+    "ESCALATION_LEVELS",
+    "CalendarDay",
+    "ImpactRun",
+    "IncidentPhoto",
+    "Notification",
+    "Open311Client",
+    "SitePhoto",
+    "WebhookDelivery",
     "HAZARD_CLASSES",
     "HOUSEHOLD_TAGS",
     "LEVEL_VALUES",

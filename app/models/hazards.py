@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, SmallInteger, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at_column
@@ -33,7 +34,25 @@ class Hazard(Base):
     geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
     description: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     valid_to: Mapped[datetime | None]
+
+
+class ImpactRun(Base):
+    """One impact analysis of a hazard, stored with its inputs so it can be shown again."""
+
+    __tablename__ = "impact_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id", ondelete="CASCADE"), index=True)
+    buffer_m: Mapped[float] = mapped_column(server_default="0")
+    # The zone as analysed (hazard geometry plus buffer) at the time of the run.
+    geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    params: Mapped[dict] = mapped_column(JSONB)
+    result: Mapped[dict] = mapped_column(JSONB)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class ReconstructionSite(Base):
@@ -53,6 +72,10 @@ class ReconstructionSite(Base):
     geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
     planned_start: Mapped[date]
     planned_end: Mapped[date]
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    # The owner's contact person: personal data, never in the public listing.
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -76,3 +99,19 @@ class SiteProgress(Base):
     percent: Mapped[float]
     note: Mapped[str] = mapped_column(Text, server_default="")
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SitePhoto(Base):
+    """A photo attached to a progress report, kept in the database with the report."""
+
+    __tablename__ = "site_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    progress_id: Mapped[int] = mapped_column(
+        ForeignKey("site_progress.id", ondelete="CASCADE"), index=True
+    )
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = created_at_column()

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at_column
@@ -34,6 +45,8 @@ OPEN_STATUSES = tuple(
     if s not in (Status.CLOSED, Status.RATED, Status.REJECTED, Status.DUPLICATE)
 )
 CHANNELS = ("patrol", "web", "hotline", "api", "open311")
+# Who an overdue incident has been escalated to, in order.
+ESCALATION_LEVELS = ("community", "street", "district")
 
 
 class IncidentCategory(Base):
@@ -57,6 +70,12 @@ class Incident(Base):
         Index("ix_incidents_geom", "geom", postgresql_using="gist"),
         Index("ix_incidents_grid_status", "grid_id", "status"),
         Index("ix_incidents_created_at", "created_at"),
+        Index("ix_incidents_worker_status", "worker_id", "status"),
+        Index("ix_incidents_category_created", "category_id", "created_at"),
+        CheckConstraint(
+            f"escalation_level IS NULL OR escalation_level IN {ESCALATION_LEVELS!r}",
+            name="escalation_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -75,6 +94,22 @@ class Incident(Base):
     deadline_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(SmallInteger)
+    address: Mapped[str | None] = mapped_column(String(300))
+    # A resident's or outside system's contact: personal data, masked like a household's.
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    # Within 30 m of a grid boundary: the grids it could belong to, for one-click re-routing.
+    near_boundary: Mapped[bool] = mapped_column(server_default="false")
+    candidate_grid_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
+    # Accepted outside every grid (resident form): a supervisor must route it by hand.
+    needs_review: Mapped[bool] = mapped_column(server_default="false")
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("incidents.id", ondelete="SET NULL")
+    )
+    escalation_level: Mapped[str | None] = mapped_column(String(16))
+    escalated_at: Mapped[datetime | None]
+    open311_client_id: Mapped[int | None] = mapped_column(ForeignKey("open311_clients.id"))
+    updated_at: Mapped[datetime] = created_at_column()
 
 
 class IncidentEvent(Base):
@@ -91,3 +126,81 @@ class IncidentEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = created_at_column()
+
+
+class IncidentPhoto(Base):
+    """A photo of an incident, kept in the database so an intake is all-or-nothing."""
+
+    __tablename__ = "incident_photos"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("incident_events.id", ondelete="SET NULL")
+    )
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class CalendarDay(Base):
+    """An exception to the Monday-Friday week: a statutory holiday or a make-up working day."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    is_workday: Mapped[bool]
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Notification(Base):
+    """An in-app notice: something was assigned or escalated to a user."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    read_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """Outbox of webhook calls to departments' outside systems, sent after commit."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    next_attempt_at: Mapped[datetime] = created_at_column()
+    delivered_at: Mapped[datetime | None]
+
+
+class Open311Client(Base):
+    """An outside system (12345 hotline, a mini-program) allowed to post Open311 requests."""
+
+    __tablename__ = "open311_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+    revoked_at: Mapped[datetime | None]

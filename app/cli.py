@@ -225,3 +225,90 @@ def demo_command(households: int, seed: int) -> None:
     click.echo(f"demo accounts (password: {DEMO_PASSWORD}):")
     for username, role in summary.accounts:
         click.echo(f"  {username:<12} {role}")
+
+
+@wangge.command("set-webhook")
+@click.argument("department")
+@click.argument("url", required=False)
+@click.option("--clear", is_flag=True, help="Remove the department's webhook.")
+@reports_errors
+def set_webhook_command(department: str, url: str | None, clear: bool) -> None:
+    """Send a department's incident events (created, status changes) to URL."""
+    from app.services.notifications import set_department_webhook
+
+    if bool(url) == clear:
+        raise click.UsageError("Give a URL, or --clear.")
+    set_department_webhook(db.session, department, None if clear else url)
+    click.echo(f"{department}: " + (f"webhook {url}" if url else "webhook removed"))
+
+
+@wangge.command("deliver-webhooks")
+@reports_errors
+def deliver_webhooks_command() -> None:
+    """Send queued webhook calls that are due (run it every minute from cron or a timer)."""
+    from app.services.notifications import deliver_webhooks
+
+    result = deliver_webhooks(db.session)
+    click.echo(f"sent {result['sent']}, failed {result['failed']} (failures are retried)")
+
+
+@wangge.command("load-holidays")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--year", type=click.IntRange(1950, 2199), help="Only this year (data/holidays/YEAR.json)."
+)
+@reports_errors
+def load_holidays_command(files: tuple[Path, ...], year: int | None) -> None:
+    """Load statutory holidays and make-up working days (default: every file in data/holidays).
+
+    Every file is checked before anything is stored; one bad entry stores nothing.
+    """
+    from app.services.calendar import read_year_files, shipped_year_files
+    from app.store.calendar import replace_year
+
+    paths = list(files) or shipped_year_files(year)
+    if not paths:
+        raise click.ClickException("No holiday files found in data/holidays.")
+    try:
+        years = read_year_files(paths, year=year)
+    except ValueError as exc:
+        raise click.ClickException(f"nothing loaded: {exc}") from None
+    for holiday_year in years:
+        replace_year(db.session, holiday_year.year, holiday_year.entries)
+    db.session.commit()
+    for y in years:
+        click.echo(
+            f"{y.year}: {y.holidays} days off, {y.makeup_workdays} make-up working days "
+            f"({y.source})"
+        )
+
+
+@wangge.command("escalate")
+@click.option(
+    "--now", "now_text", help="As of this ISO time (Asia/Shanghai unless it has an offset)."
+)
+@reports_errors
+def escalate_command(now_text: str | None) -> None:
+    """Escalate overdue incidents to community, street and district (run it from cron)."""
+    from datetime import datetime
+
+    from app.services.calendar import SHANGHAI
+    from app.services.escalation import escalate_overdue
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise click.BadParameter(
+                f"not an ISO date-time: {now_text!r}", param_hint="--now"
+            ) from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=SHANGHAI)
+    result = escalate_overdue(db.session, now)
+    click.echo(f"overdue open incidents: {result['overdue']}")
+    click.echo(
+        f"escalated {result['escalated']}: community {result['community']}, "
+        f"street {result['street']}, district {result['district']}"
+    )
+    click.echo(f"notices: {result['notified']}")

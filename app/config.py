@@ -56,4 +56,16 @@ def from_environment(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         # Largest polygon a planner or an import may send, in vertices.
         "WANGGE_MAX_VERTICES": 10_000,
+        # Photos attached to an incident or a progress report: how many, how large each.
+        "WANGGE_MAX_PHOTOS": 5,
+        "WANGGE_MAX_PHOTO_MB": int(os.environ.get("WANGGE_MAX_PHOTO_MB", "5")),
+        # Incidents: a possible duplicate is this close and this recent; near a boundary is this close.
+        "WANGGE_DUPLICATE_RADIUS_M": 250,
+        "WANGGE_DUPLICATE_DAYS": 30,
+        # A rating at or below this reopens the case.
+        "WANGGE_REOPEN_RATING": 2,
+        # An overdue incident goes to its community at once, to its street once overdue by
+        # more than this many working days, to the district after more than that many.
+        "WANGGE_ESCALATE_STREET_DAYS": int(os.environ.get("WANGGE_ESCALATE_STREET_DAYS", "1")),
+        "WANGGE_ESCALATE_DISTRICT_DAYS": int(os.environ.get("WANGGE_ESCALATE_DISTRICT_DAYS", "3")),
     }

@@ -185,3 +185,14 @@ def add_incident(
     session.add(incident)
     session.flush()
     return incident
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:
+    """A small real image (PNG, JPEG or WEBP) for upload tests."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format=fmt)
+    return buffer.getvalue()

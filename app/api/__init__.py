@@ -22,7 +22,14 @@ def require_login() -> None:
         csrf.protect()
 
 
-from app.api import areas, coverage, households, locate  # noqa: E402,F401  (routes register on bp)
+from app.api import (  # noqa: E402,F401  (routes register on bp)
+    areas,
+    coverage,
+    households,
+    incidents,
+    locate,
+    notifications,
+)
 
 
 @bp.get("/openapi.json")

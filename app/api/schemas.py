@@ -94,6 +94,41 @@ class HouseholdCreate(Body):
 M = TypeVar("M", bound=Body)
 
 
+class IncidentCreate(Body):
+    """A new incident.  Send JSON, or multipart/form-data with the same fields and up to five
+    files in ``photos`` (JPEG, PNG or WebP)."""
+
+    category: str = Field(description="Category code (see GET /api/v1/incidents/categories).")
+    description: str = Field(max_length=2000)
+    lon: float = Field(description="Longitude in the system named by crs.")
+    lat: float = Field(description="Latitude in the system named by crs.")
+    crs: str | None = CRS
+    address: str | None = Field(None, max_length=300)
+    channel: str = Field("api", description="patrol, hotline or api (default).")
+    contact_name: str | None = Field(None, max_length=100, description="Personal data.")
+    contact_phone: str | None = Field(None, max_length=32, description="Personal data.")
+
+
+class IncidentStep(Body):
+    """One workflow step.  JSON, or multipart/form-data with up to five ``photos``."""
+
+    to: str = Field(description="The next status, e.g. accepted, dispatched, closed, rated.")
+    note: str | None = Field(None, max_length=1000)
+    rating: int | None = Field(None, description="1 to 5, with to=rated; 1-2 reopens the case.")
+    duplicate_of: int | None = Field(None, description="The original, with to=duplicate.")
+
+
+class IncidentReroute(Body):
+    """Move an incident to another grid (a near-boundary candidate, or any grid for leaders)."""
+
+    grid: str = Field(description="Code of the grid to move it to.")
+    note: str | None = Field(None, max_length=1000)
+
+
+class NotificationsRead(Body):
+    ids: list[int] | None = Field(None, description="Which to mark read; all when omitted.")
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(examples=["invalid_data"])
     message: str
@@ -106,9 +141,15 @@ class Error(BaseModel):
     error: ErrorDetail
 
 
-def parse_body(model: type[M]) -> M:
-    """The request's JSON body as ``model``, or 400 (not JSON) / 422 (wrong shape)."""
-    payload = request.get_json(silent=True)
+def parse_body(model: type[M], *, form: bool = False) -> M:
+    """The request's JSON body as ``model``, or 400 (not JSON) / 422 (wrong shape).
+
+    With ``form``, a multipart or url-encoded form is read the same way (files aside).
+    """
+    if form and request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        payload = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
+    else:
+        payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise BadRequest("The body must be a JSON object (Content-Type: application/json).")
     try:
@@ -122,3 +163,42 @@ def parse_body(model: type[M]) -> M:
             f"{faults[0]['field']}: {faults[0]['message']}.",
             details={"field": faults[0]["field"], "errors": faults},
         ) from None
+
+
+class HazardCreate(Body):
+    """A hazard zone (Polygon / MultiPolygon) or point of risk."""
+
+    name: str | None = Field(None, max_length=200)
+    hazard_class: str = Field(
+        description="flood, landslide, earthquake, fire, security or construction."
+    )
+    severity: int = Field(description="1 一般 (IV, blue) to 4 特别严重 (I, red).")
+    geometry: dict[str, Any] = Field(
+        description="GeoJSON Point, Polygon or MultiPolygon (or a Feature holding one)."
+    )
+    crs: str | None = CRS
+    description: str | None = Field(None, max_length=2000)
+
+
+class HazardPatch(Body):
+    """Any of a hazard's name, class, severity, description and geometry."""
+
+    name: str | None = Field(None, max_length=200)
+    hazard_class: str | None = None
+    severity: int | None = None
+    geometry: dict[str, Any] | None = None
+    crs: str | None = CRS
+    description: str | None = Field(None, max_length=2000)
+
+
+class ImpactRequest(Body):
+    """Grow the zone by ``buffer_m`` metres (0 to 5000, in a local metric projection)."""
+
+    buffer_m: float = Field(0, description="Buffer in metres, 0 to 5000.")
+
+
+class ImpactSetRequest(Body):
+    """Several hazards at once (all active hazards when ``hazard_ids`` is omitted)."""
+
+    hazard_ids: list[int] | None = None
+    buffer_m: float = Field(0, description="Buffer in metres, 0 to 5000.")

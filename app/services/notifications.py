@@ -132,3 +132,24 @@ def deliver_webhooks(session: Session, *, now: datetime | None = None, limit: in
             delivery.last_error = None
     session.commit()
     return {"sent": sent, "failed": failed}
+
+
+def set_department_webhook(session: Session, code: str, url: str | None) -> Department:
+    """Set (or with None clear) where a department's outside system wants incident events."""
+    from urllib.parse import urlsplit
+
+    from app.errors import InvalidData, NotFound
+
+    department = session.scalar(select(Department).where(Department.code == code))
+    if department is None:
+        raise NotFound(f"No department {code!r}.")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500:
+            raise InvalidData(
+                f"A webhook must be an http(s) URL of at most 500 characters, got {url!r}.",
+                details={"field": "url"},
+            )
+    department.webhook_url = url
+    session.commit()
+    return department

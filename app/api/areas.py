@@ -66,10 +66,22 @@ def list_areas():
     )
 
 
+def _require_visible(code: str) -> None:
+    """A restricted user (a worker) sees their own grids and the areas above them only."""
+    grid_ids = current_scope().grid_ids
+    if grid_ids is None:
+        return
+    area = store.area_by_code(db.session, code)
+    if area is None or area.level not in ("grid", "microgrid"):
+        return
+    if area.id not in grid_ids and area.parent_id not in grid_ids:
+        raise NotFound(f"No area with code {code!r} in your grids.")
+
+
 @bp.get("/areas/<code>")
 def get_area(code: str):
     """One area as a GeoJSON Feature, with its version as ETag."""
-    """One area as a GeoJSON Feature, with its version as ETag."""
+    _require_visible(code)
     feature = store.area_feature(db.session, code)
     if feature is None:
         raise NotFound(f"No area with code {code!r}.")
@@ -157,6 +169,7 @@ def merge_areas():
 @bp.get("/areas/<code>/history")
 def area_history(code: str):
     """Every version of an area, with who changed it and when."""
+    _require_visible(code)
     return jsonify(service.area_history(db.session, code))
 
 

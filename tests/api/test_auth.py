@@ -202,6 +202,17 @@ def test_a_worker_still_sees_the_areas_above_their_grid(client, world):
     assert [f["properties"]["code"] for f in response.get_json()["features"]] == ["511381001001"]
 
 
+def test_a_worker_reads_only_their_own_grid_and_its_history(client, world):
+    login(client, "wang")
+    assert client.get(f"/api/v1/areas/{NW}").get_json()["properties"]["code"] == NW
+    assert client.get(f"/api/v1/areas/{NW}/history").status_code == 200
+    assert client.get("/api/v1/areas/511381001001").status_code == 200
+    for path in (f"/api/v1/areas/{NE}", f"/api/v1/areas/{NE}/history"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
 def test_a_leader_lists_every_grid(client, world):
     login(client, "leader")
     assert grid_codes(client) == [NW, NE, SW, SE]

@@ -312,3 +312,18 @@ def escalate_command(now_text: str | None) -> None:
         f"street {result['street']}, district {result['district']}"
     )
     click.echo(f"notices: {result['notified']}")
+
+
+@wangge.command("issue-open311-key")
+@click.argument("name")
+@click.option("--revoke", is_flag=True, help="Revoke the client's key instead of issuing one.")
+@reports_errors
+def issue_open311_key_command(name: str, revoke: bool) -> None:
+    """Issue an Open311 api_key for an outside system (shown once), or revoke it."""
+    from app.open311.clients import issue_key, revoke_key
+
+    if revoke:
+        client = revoke_key(db.session, name)
+        click.echo(f"revoked the Open311 key of {client.name}")
+        return
+    click.echo(issue_key(db.session, name))

@@ -68,4 +68,6 @@ def from_environment(instance_path: str) -> dict:
         # more than this many working days, to the district after more than that many.
         "WANGGE_ESCALATE_STREET_DAYS": int(os.environ.get("WANGGE_ESCALATE_STREET_DAYS", "1")),
         "WANGGE_ESCALATE_DISTRICT_DAYS": int(os.environ.get("WANGGE_ESCALATE_DISTRICT_DAYS", "3")),
+        # Who outside systems call about the Open311 endpoint (its discovery document).
+        "WANGGE_OPEN311_CONTACT": os.environ.get("WANGGE_OPEN311_CONTACT", ""),
     }

@@ -8,3 +8,5 @@ from app.extensions import csrf
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)
+
+from app.open311 import views  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,112 @@
+"""GeoReport v2 endpoints: ``discovery``, ``services``, ``requests`` in ``.json`` or ``.xml``.
+
+Reading needs no key; posting needs an ``api_key``.  Errors are Open311's list of
+``{code, description}`` in the format of the request, with the HTTP status of our error.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from werkzeug.exceptions import HTTPException
+
+from app.errors import BadRequest, NotFound, PayloadTooLarge, WanggeError
+from app.extensions import db
+from app.open311 import bp, catalog
+from app.open311 import service_requests as requests_service
+from app.open311.formats import FORMATS, check_format, render, render_error
+
+# Requests carry text only (media_url is a link, never an upload): a small body suffices.
+MAX_BODY = 1024 * 1024
+
+
+def _body_limit() -> int:
+    return min(MAX_BODY, current_app.config.get("MAX_CONTENT_LENGTH") or MAX_BODY)
+
+
+@bp.before_request
+def refuse_large_bodies():
+    limit = _body_limit()
+    request.max_content_length = limit  # also bounds chunked bodies while they are read
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"The request body is {request.content_length} bytes; the limit is {limit} bytes.",
+        )
+
+
+def _error_format() -> str:
+    fmt = (request.view_args or {}).get("fmt")
+    return fmt if fmt in FORMATS else "json"
+
+
+@bp.errorhandler(WanggeError)
+def open311_error(exc: WanggeError):
+    db.session.rollback()  # nothing of a refused request is kept
+    return render_error(_error_format(), exc.status, exc.message)
+
+
+@bp.errorhandler(HTTPException)
+def open311_http_error(exc: HTTPException):
+    status = exc.code or 500
+    description = exc.description or exc.name
+    if status == 413:
+        description = f"The request body is larger than the {_body_limit()} bytes limit."
+    return render_error(_error_format(), status, description)
+
+
+def _form() -> dict:
+    """The POST fields: form-encoded as GeoReport says, or a JSON object."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadRequest("The JSON body must be an object of GeoReport fields.")
+        return body
+    return request.form.to_dict()
+
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt: str):
+    base_url = request.url_root.rstrip("/") + bp.url_prefix
+    contact = current_app.config.get("WANGGE_OPEN311_CONTACT")
+    return render(check_format(fmt), "discovery", catalog.discovery(base_url, contact))
+
+
+@bp.get("/services.<fmt>")
+def services(fmt: str):
+    check_format(fmt)
+    return render(fmt, "services", catalog.services(db.session))
+
+
+@bp.get("/services/<service_code>.<fmt>")
+def service_definition(service_code: str, fmt: str):
+    check_format(fmt)
+    return render(fmt, "service_definition", catalog.service_definition(db.session, service_code))
+
+
+@bp.post("/requests.<fmt>")
+def post_request(fmt: str):
+    check_format(fmt)
+    form = _form()
+    api_key = form.pop("api_key", None) or request.args.get("api_key")
+    created = requests_service.submit_request(db.session, api_key, form)
+    return render(fmt, "service_requests", created, status=201)
+
+
+@bp.get("/requests.<fmt>")
+def get_requests(fmt: str):
+    check_format(fmt)
+    selection = requests_service.parse_filter(request.args)
+    return render(fmt, "service_requests", requests_service.list_requests(db.session, selection))
+
+
+@bp.get("/requests/<request_id>.<fmt>")
+def get_request(request_id: str, fmt: str):
+    check_format(fmt)
+    found = requests_service.get_request(db.session, request_id, request.args.get("crs"))
+    return render(fmt, "service_requests", found)
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST"])
+def unknown(anything: str):
+    raise NotFound(
+        f"No Open311 resource {anything!r}: see discovery.json for the endpoints.",
+    )

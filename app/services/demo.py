@@ -33,8 +33,10 @@ from app.models import (
 )
 from app.services import assignment
 from app.services.auth import create_user
+from app.services.calendar import read_year_files, shipped_year_files
 from app.services.demo_names import COMMUNITY_WORDS, GIVEN, ROADS, SURNAMES, TOWNS, URBAN_STREETS
 from app.services.imports import load_areas
+from app.store import calendar as calendar_store
 from app.store import households as household_store
 from geo import crs as geocrs
 from geo import partition
@@ -378,6 +380,10 @@ def _build_incidents(session: Session, rng: np.random.Generator, categories) -> 
             """
         )
     )
+    # Deadlines in working days on the Chinese calendar (shipped holiday files), as intake sets.
+    for holiday_year in read_year_files(shipped_year_files()):
+        calendar_store.replace_year(session, holiday_year.year, holiday_year.entries)
+    calendar_store.recompute_deadlines(session, calendar_store.load_calendar(session))
     session.execute(
         text(
             """

@@ -59,6 +59,12 @@ def from_environment(instance_path: str) -> dict:
         # Photos attached to an incident or a progress report: how many, how large each.
         "WANGGE_MAX_PHOTOS": 5,
         "WANGGE_MAX_PHOTO_MB": int(os.environ.get("WANGGE_MAX_PHOTO_MB", "5")),
+        # Reconstruction sites, the "three colours": yellow more than this many points behind
+        # plan (or a milestone late), red more than that many behind or a milestone later
+        # than WANGGE_SITE_LATE_DAYS.
+        "WANGGE_SITE_YELLOW_POINTS": float(os.environ.get("WANGGE_SITE_YELLOW_POINTS", "10")),
+        "WANGGE_SITE_RED_POINTS": float(os.environ.get("WANGGE_SITE_RED_POINTS", "25")),
+        "WANGGE_SITE_LATE_DAYS": int(os.environ.get("WANGGE_SITE_LATE_DAYS", "14")),
         # Incidents: a possible duplicate is this close and this recent; near a boundary is this close.
         "WANGGE_DUPLICATE_RADIUS_M": 250,
         "WANGGE_DUPLICATE_DAYS": 30,

@@ -29,6 +29,7 @@ from app.api import (  # noqa: E402,F401  (routes register on bp)
     incidents,
     locate,
     notifications,
+    sites,
 )
 
 

@@ -59,3 +59,14 @@ def page_links(total: int, limit: int, offset: int) -> dict:
         "offset": offset,
         "next_offset": offset + limit if offset + limit < total else None,
     }
+
+
+def uploaded_photos(field: str = "photos") -> list:
+    """The image files of a multipart request, in order (checked later by the service)."""
+    from app.services.photos import PhotoUpload
+
+    return [
+        PhotoUpload(f.filename or f"photo-{i + 1}", f.read())
+        for i, f in enumerate(request.files.getlist(field))
+        if f.filename or f.content_length
+    ]

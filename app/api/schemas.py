@@ -6,6 +6,7 @@ in range) are checked by the services, which know the reasons to give.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import request
@@ -202,3 +203,42 @@ class ImpactSetRequest(Body):
 
     hazard_ids: list[int] | None = None
     buffer_m: float = Field(0, description="Buffer in metres, 0 to 5000.")
+
+
+class SiteMilestoneIn(Body):
+    """A planned milestone of a reconstruction site (done_date once it is reached)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    planned_date: date
+    done_date: date | None = None
+
+
+class SiteCreate(Body):
+    """A post-disaster reconstruction site (重建项目) with its planned milestones."""
+
+    name: str = Field(min_length=1, max_length=200)
+    site_type: str = Field(description="housing, road, school or public_facility.")
+    owner: str = Field(min_length=1, max_length=200, description="The owning organisation.")
+    geometry: dict[str, Any] = Field(
+        description="GeoJSON Point, Polygon or MultiPolygon (or a Feature holding one)."
+    )
+    crs: str | None = CRS
+    planned_start: date
+    planned_end: date
+    description: str | None = Field(None, max_length=2000)
+    contact_name: str | None = Field(None, max_length=100)
+    contact_phone: str | None = Field(None, max_length=32)
+    milestones: list[SiteMilestoneIn] = Field(default_factory=list, max_length=50)
+
+
+class SiteMilestoneDone(Body):
+    """Set (a date) or clear (null) the done date of one milestone."""
+
+    id: int
+    done_date: date | None
+
+
+class SitePatch(Body):
+    """Done dates of a site's milestones."""
+
+    milestones: list[SiteMilestoneDone] = Field(min_length=1, max_length=50)

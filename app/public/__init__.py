@@ -5,3 +5,6 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("public", __name__, url_prefix="/public", template_folder="../templates")
+
+
+from app.public import sites  # noqa: E402,F401  (routes register on bp)

@@ -24,4 +24,4 @@ def role_names() -> dict:
     return {"role_names": ROLE_NAMES, "current_user": current_user}
 
 
-from app.web import maps, pages, planner  # noqa: E402,F401  (routes register on bp)
+from app.web import maps, pages, planner, reconstruction  # noqa: E402,F401  (routes register on bp)

@@ -25,12 +25,12 @@ export DATABASE_URL TEST_DATABASE_URL
 VENV := .venv/.requirements.sha256
 ASSETS := static/vendor/.installed
 
-.PHONY: help run test setup setup-test system system-test db db-test venv assets bench lint clean
+.PHONY: help run test setup setup-test system system-test db db-test venv assets translations bench bench-load bench-maps lint clean
 
 help:
 	@echo "make run     set up and serve Wangge on http://$(HOST):$(PORT) (DATABASE_URL=$(DATABASE_URL))"
 	@echo "make test    set up the test database (TEST_DATABASE_URL=$(TEST_DATABASE_URL)) and run pytest \$$PYTEST_ARGS"
-	@echo "make setup | setup-test | bench | lint | clean"
+	@echo "make setup | setup-test | bench | bench-load | lint | clean"
 
 run: setup
 	.venv/bin/flask --app app db upgrade
@@ -68,6 +68,18 @@ $(ASSETS): package.json package-lock.json static/vendor.json scripts/provision-a
 
 bench: setup
 	.venv/bin/python bench/assign.py
+
+bench-maps: setup
+	.venv/bin/python bench/maps.py --reuse
+
+# The worker API under 50 simulated users, on the demo city with 1,000,000 households (built
+# once, about 6 minutes; kept between runs).
+LOAD_DATABASE_URL ?= postgresql+psycopg://wangge:wangge@127.0.0.1:5432/wangge_load
+bench-load: setup
+	scripts/provision-db.sh "$(LOAD_DATABASE_URL)"
+	DATABASE_URL="$(LOAD_DATABASE_URL)" .venv/bin/flask --app app db upgrade
+	DATABASE_URL="$(LOAD_DATABASE_URL)" .venv/bin/flask --app app wangge demo --households 1000000
+	.venv/bin/python bench/load.py --database-url "$(LOAD_DATABASE_URL)"
 
 lint: venv
 	.venv/bin/ruff check .

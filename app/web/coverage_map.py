@@ -1,91 +1,115 @@
-"""The coverage map: grids classed by households, communities, gaps in staffing and coverage."""
+"""The leaders' coverage map: streets, communities or grids classed by households per worker,
+drawn from vector tiles (``/tiles``), with household density, vulnerable households and
+households outside every grid aggregated on the server.
+
+The page holds no geometry and no personal data: only the classes, the layer settings and
+the figures of the table beside the map. Leaflet.VectorGrid (self-hosted) draws the tiles and
+``static/js/coverage.js`` styles them, switches the level and opens the popups.
+"""
 
 from __future__ import annotations
 
-import folium
+from branca.element import MacroElement, Template
+from flask import url_for
+from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen
 
-from app.services.coverage_map import CoverageMapData
+from app.services.coverage_map import LEVELS, CoverageMapData
 from app.web.folium_kit import Legend, MapParts, classify, new_map, render
 
 NO_WORKER = "#7b3294"
 UNCOVERED = "#111111"
+DENSITY = "#2c7fb8"
+VULNERABLE = "#d7301f"
+LEVEL_NAMES = {"street": "街道", "community": "社区", "grid": "网格"}
+LEVEL_LAYERS = {"street": "streets", "community": "communities", "grid": "grids"}
+INITIAL_LEVEL = "grid"
+LEGEND_TITLE = "每名网格员服务住户数"
+# Popup rows: (property, label)
+FIGURES = [
+    ("code", "编码"),
+    ("name", "名称"),
+    ("grids", "网格数"),
+    ("households", "住户数"),
+    ("workers", "网格员"),
+    ("households_per_worker", "人均住户"),
+    ("vulnerable", "困难群体户"),
+    ("grids_without_worker", "无网格员网格"),
+]
+VECTORGRID_JS = "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js"
+
+
+class CoverageLayers(JSCSSMixin, MacroElement):
+    """Loads Leaflet.VectorGrid and coverage.js, and hands them the map and its settings."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.wanggeCoverage({{ this._parent.get_name() }}, {{ this.settings | tojson }});
+        {% endmacro %}
+        """
+    )
+    default_js = [("leaflet.vectorgrid", VECTORGRID_JS)]
+
+    def __init__(self, settings: dict, script_url: str):
+        super().__init__()
+        self._name = "CoverageLayers"
+        self.settings = settings
+        # a new list: the class attribute is shared by every map
+        self.default_js = [*self.default_js, ("wangge.coverage", script_url)]
+
+
+def level_classes(data: CoverageMapData) -> dict[str, dict]:
+    """Fisher-Jenks classes of households per worker at each level, with their labels."""
+    result = {}
+    for level in LEVELS:
+        values = data.per_worker(level)
+        classes = classify(values)
+        minimum = min(values) if values else 0
+        result[level] = {
+            "breaks": classes.bins,
+            "colors": classes.colors,
+            "labels": classes.labels(minimum),
+        }
+    return result
 
 
 def coverage_map(data: CoverageMapData) -> MapParts:
     m = new_map(data.bounds)
-    counts = [f["properties"]["households"] for f in data.grids]
-    classes = classify(counts)
-    grids = {"type": "FeatureCollection", "features": data.grids}
-
-    folium.GeoJson(
-        grids,
-        name="网格（按住户数）",
-        style_function=lambda f: {
-            "fillColor": classes.color(f["properties"]["households"]),
-            "fillOpacity": 0.65,
-            "color": "#555",
-            "weight": 1,
+    classes = level_classes(data)
+    settings = {
+        "tiles": url_for("tiles.tile", layer="LAYER", z=0, x=0, y=0)
+        .replace("LAYER", "{layer}")
+        .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"),
+        "level": INITIAL_LEVEL,
+        "levels": [
+            {"level": level, "layer": LEVEL_LAYERS[level], "name": LEVEL_NAMES[level]}
+            for level in LEVELS
+        ],
+        "classes": classes,
+        "figures": FIGURES,
+        "colors": {
+            "noWorker": NO_WORKER,
+            "uncovered": UNCOVERED,
+            "density": DENSITY,
+            "vulnerable": VULNERABLE,
         },
-        highlight_function=lambda f: {"weight": 3, "color": "#000"},
-        # Folium refuses tooltip fields on an empty layer, hence the conditions.
-        tooltip=folium.GeoJsonTooltip(["name", "households"], aliases=["网格", "住户"])
-        if data.grids
-        else None,
-        popup=folium.GeoJsonPopup(
-            ["code", "name", "community", "workers", "households"],
-            aliases=["编码", "名称", "社区", "网格员", "住户数"],
-        )
-        if data.grids
-        else None,
-    ).add_to(m)
+        "legendTitle": LEGEND_TITLE,
+    }
+    CoverageLayers(settings, url_for("static", filename="js/coverage.js")).add_to(m)
+    initial = classes[INITIAL_LEVEL]
+    Legend(LEGEND_TITLE, legend_entries(initial["colors"], initial["labels"])).add_to(m)
+    Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
+    return render(m)
 
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": data.communities},
-        name="社区边界",
-        style_function=lambda f: {"fill": False, "color": "#1f4e79", "weight": 2.5},
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=["社区"]) if data.communities else None,
-    ).add_to(m)
 
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": data.grids_without_worker},
-        name=f"无网格员网格（{len(data.grids_without_worker)}）",
-        style_function=lambda f: {
-            "fill": False,  # an outline only: clicks reach the grid underneath
-            "color": NO_WORKER,
-            "weight": 3,
-            "dashArray": "6 4",
-        },
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=["无网格员"])
-        if data.grids_without_worker
-        else None,
-    ).add_to(m)
-
-    if data.uncovered:
-        folium.GeoJson(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "properties": {},
-                        "geometry": {"type": "Point", "coordinates": [x, y]},
-                    }
-                    for x, y in data.uncovered
-                ],
-            },
-            name=f"未入格住户（{data.uncovered_total}）",
-            marker=folium.CircleMarker(radius=3, color=UNCOVERED, fill=True, fill_opacity=0.8),
-        ).add_to(m)
-
-    minimum = min(counts) if counts else 0
+def legend_entries(colors: list[str], labels: list[str]) -> list[tuple[str, str]]:
     entries = [
         (f"background:{color}; border:1px solid #555", label)
-        for color, label in zip(classes.colors, classes.labels(minimum))
+        for color, label in zip(colors, labels)
     ]
     entries.append((f"border:3px dashed {NO_WORKER}", "无网格员"))
     entries.append((f"background:{UNCOVERED}; border-radius:50%", "未入格住户"))
-    Legend("每网格住户数", entries).add_to(m)
-    Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return render(m)
+    entries.append((f"background:{DENSITY}; border-radius:50%; opacity:.6", "住户密度"))
+    entries.append((f"background:{VULNERABLE}; border-radius:50%", "困难群体户"))
+    return entries

@@ -8,10 +8,17 @@ from app.auth import current_scope
 from app.extensions import db
 from app.services.coverage_map import coverage_map_data
 from app.web import bp
-from app.web.coverage_map import coverage_map
+from app.web.coverage_map import INITIAL_LEVEL, LEVEL_NAMES, coverage_map
 
 
 @bp.get("/map/coverage")
 def coverage_map_page():
     data = coverage_map_data(db.session, current_scope())
-    return render_template("map.html", title="网格覆盖", parts=coverage_map(data), data=data)
+    return render_template(
+        "coverage_map.html",
+        title="网格覆盖",
+        parts=coverage_map(data),
+        data=data,
+        levels=list(LEVEL_NAMES.items()),
+        initial_level=INITIAL_LEVEL,
+    )

@@ -120,9 +120,9 @@ def test_the_coverage_map_shows_every_grid_with_its_figures(client, world):
     assert 'data-grids="4" data-households="5"' in html
     for code in CODES.values():
         assert code in html
-    for name in ("第1网格", "第2网格", "第3网格", "第4网格", "测试社区", "每网格住户数"):
+    for name in ("第1网格", "第2网格", "第3网格", "第4网格", "测试社区", "每名网格员服务住户数"):
         assert occurs(name, html), name
-    assert occurs("无网格员网格（2）", html) and occurs("未入格住户（2）", html)
+    assert occurs("无网格员网格 2 个", html) and occurs("未入格住户 2 户", html)
 
 
 def test_the_coverage_map_carries_no_personal_data(client, world):

@@ -1,0 +1,303 @@
+"""Mapbox vector tiles made by PostGIS (ST_AsMVT), one query per tile and layer.
+
+Every tile is cut from ``ST_TileEnvelope(z, x, y)`` (Web Mercator); the areas and households
+are stored in 4326 and reprojected only for the features that touch the tile. Area layers
+carry figures summed over the grids of each unit; the household layer never carries a name,
+phone, address or id: below ``POINT_ZOOM`` it is counts per square cell, from there on
+anonymous points.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.models import VULNERABLE_TAGS
+
+EXTENT = 4096  # tile coordinate space
+BUFFER = 64  # pixels of geometry kept beyond the tile edge, so that strokes join up
+POINT_ZOOM = 15  # households as points from this zoom; counted per cell below it
+CELLS_PER_TILE = 64  # cells per tile side for the household counts (at most 4,096 a tile)
+AREA_LEVELS = {"grids": "grid", "communities": "community", "streets": "street"}
+AREA_TOLERANCE_PX = 0.5  # simplification, in tile pixels, for low zooms
+
+# The tile's envelope in Web Mercator and, with the buffer, in 4326 for the index probes
+# (computed in Python: reprojecting it in SQL costs more than some whole tiles).
+_ENVELOPE = """
+    envelope AS (
+      SELECT ST_TileEnvelope(:z, :x, :y) AS merc,
+             ST_MakeEnvelope(:west, :south, :east, :north, 4326) AS geo
+    )
+"""
+
+# Per unit (a grid, community or street): its grids in scope, households, vulnerable
+# households and active workers. The caller defines ``units`` and ``grid_units``
+# (unit_id, grid_id). Per-grid counts are index probes; the planner cannot tell how few
+# grids a tile holds and would otherwise scan every assignment.
+_UNIT_FIGURES = """
+    grid_stats AS (
+      SELECT gu.unit_id, gu.grid_id, {households} AS households,
+             (SELECT count(*) FROM worker_grids wg JOIN users u ON u.id = wg.user_id
+              WHERE wg.grid_id = gu.grid_id AND u.active) AS workers
+      FROM grid_units gu {households_join}
+    ),
+    grid_vulnerable AS (
+      -- driven from the (few) vulnerable households inside the units' extent
+      SELECT hg.grid_id, count(*) AS vulnerable
+      FROM households h JOIN household_grid hg ON hg.household_id = h.id
+      WHERE h.tags && CAST(:vulnerable_tags AS varchar[])
+        AND h.geom && (SELECT ST_Extent(geom) FROM units)::geometry
+      GROUP BY hg.grid_id
+    ),
+    unit_workers AS (
+      SELECT gu.unit_id, count(DISTINCT wg.user_id) AS workers
+      FROM grid_units gu
+      JOIN worker_grids wg ON wg.grid_id = gu.grid_id
+      JOIN users u ON u.id = wg.user_id AND u.active
+      GROUP BY gu.unit_id
+    ),
+    unit_figures AS (
+      SELECT s.unit_id, count(*)::int AS grids, sum(s.households)::int AS households,
+             COALESCE(sum(v.vulnerable), 0)::int AS vulnerable,
+             COALESCE(max(w.workers), 0)::int AS workers,
+             (count(*) FILTER (WHERE s.workers = 0))::int AS grids_without_worker
+      FROM grid_stats s
+      LEFT JOIN grid_vulnerable v ON v.grid_id = s.grid_id
+      LEFT JOIN unit_workers w ON w.unit_id = s.unit_id
+      GROUP BY s.unit_id
+    )
+"""
+# Households per grid: one index probe per grid (index-only once the table is vacuumed).
+# A grouped count over every assignment, joined in, is re-run per row when the planner
+# misjudges how many grids a unit holds (seconds for a street).
+_HOUSEHOLDS_PROBED = (
+    "(SELECT count(*) FROM household_grid hg WHERE hg.grid_id = gu.grid_id)",
+    "",
+)
+
+
+GRID_COLUMN = {"grid": "u.id", "community": "g.id", "street": "g.id"}
+# From each unit down to its grids, without recursion (so the planner has real estimates).
+_GRID_UNITS = {
+    "grid": "SELECT u.id AS unit_id, u.id AS grid_id FROM units u WHERE true",
+    "community": """
+        SELECT u.id AS unit_id, g.id AS grid_id FROM units u
+        JOIN areas g ON g.parent_id = u.id AND g.level = 'grid' AND g.valid_to IS NULL
+        WHERE true""",
+    "street": """
+        SELECT u.id AS unit_id, g.id AS grid_id FROM units u
+        JOIN areas c ON c.parent_id = u.id AND c.level = 'community' AND c.valid_to IS NULL
+        JOIN areas g ON g.parent_id = c.id AND g.level = 'grid' AND g.valid_to IS NULL
+        WHERE true""",
+}
+
+
+def _scope_sql(grid_ids: frozenset[int] | None, column: str) -> str:
+    return "" if grid_ids is None else f"AND {column} = ANY(:grid_ids)"
+
+
+def _params(z: int, x: int, y: int, grid_ids: frozenset[int] | None) -> dict:
+    west, south, east, north = tile_bounds(z, x, y, margin=BUFFER / EXTENT)
+    params = {
+        "z": z,
+        "x": x,
+        "y": y,
+        "west": west,
+        "south": south,
+        "east": east,
+        "north": north,
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "vulnerable_tags": list(VULNERABLE_TAGS),
+    }
+    if grid_ids is not None:
+        params["grid_ids"] = list(grid_ids)
+    return params
+
+
+def area_tile(
+    session: Session, layer: str, z: int, x: int, y: int, grid_ids: frozenset[int] | None
+) -> bytes:
+    """Grids, communities or streets touching the tile, with their figures.
+
+    Each feature: ``id`` (the area's id, as the feature id and a property), ``code``,
+    ``name``, ``grids``, ``households``, ``workers``, ``households_per_worker`` (absent when
+    no worker), ``vulnerable``, ``grids_without_worker``. A restricted scope sees only units
+    holding one of its grids, and figures summed over its grids only.
+    """
+    level = AREA_LEVELS[layer]
+    households, households_join = _HOUSEHOLDS_PROBED
+    unit_figures = _UNIT_FIGURES.format(households=households, households_join=households_join)
+    sql = f"""
+        WITH {_ENVELOPE},
+        units AS (
+          SELECT a.id, a.code, a.name, a.geom FROM areas a, envelope e
+          WHERE a.level = :level AND a.valid_to IS NULL AND a.geom && e.geo
+        ),
+        grid_units AS ({_GRID_UNITS[level]} {_scope_sql(grid_ids, GRID_COLUMN[level])}),
+        {unit_figures},
+        features AS (
+          SELECT u.id, u.code, u.name, f.grids, f.households, f.workers,
+                 CASE WHEN f.workers > 0
+                      THEN round(f.households::numeric / f.workers, 1)::float END
+                   AS households_per_worker,
+                 f.vulnerable, f.grids_without_worker,
+                 ST_AsMVTGeom(
+                   ST_Transform(
+                     CASE WHEN :z < 14
+                          THEN ST_SimplifyPreserveTopology(u.geom, :tolerance) ELSE u.geom END,
+                     3857),
+                   e.merc, :extent, :buffer, true) AS geom
+          FROM units u JOIN unit_figures f ON f.unit_id = u.id, envelope e
+        )
+        SELECT ST_AsMVT(features, :layer, :extent, 'geom', 'id') FROM features
+        WHERE geom IS NOT NULL
+    """
+    params = _params(z, x, y, grid_ids) | {
+        "level": level,
+        "layer": layer,
+        "tolerance": _degrees_per_pixel(z) * AREA_TOLERANCE_PX,
+    }
+    return _run(session, sql, params)
+
+
+def household_tile(
+    session: Session, z: int, x: int, y: int, grid_ids: frozenset[int] | None
+) -> bytes:
+    """Households touching the tile, without any personal data.
+
+    Below ``POINT_ZOOM``: one point per square cell (1/``CELLS_PER_TILE`` of the tile side)
+    at the cell's centre, with ``count``, ``vulnerable`` and ``uncovered`` (households in no
+    grid). From ``POINT_ZOOM``: one point per household with ``count`` = 1 and ``vulnerable``
+    and ``uncovered`` flags (0/1); no id. A restricted scope sees only the households of its
+    grids (so never an uncovered one).
+    """
+    scope = (
+        ""
+        if grid_ids is None
+        else "AND EXISTS (SELECT 1 FROM household_grid s WHERE s.household_id = h.id "
+        "AND s.grid_id = ANY(:grid_ids))"
+    )
+    params = _params(z, x, y, grid_ids)
+    inside = f"""
+        SELECT h.geom, (h.tags && CAST(:vulnerable_tags AS varchar[]))::int AS vulnerable,
+               (NOT EXISTS (SELECT 1 FROM household_grid hg WHERE hg.household_id = h.id))::int
+                 AS uncovered
+        FROM households h, envelope e WHERE h.geom && e.geo {scope}
+    """
+    if z >= POINT_ZOOM:
+        sql = f"""
+            WITH {_ENVELOPE}, inside AS ({inside}),
+            features AS (
+              SELECT 1 AS count, vulnerable, uncovered,
+                     ST_AsMVTGeom(ST_Transform(geom, 3857), e.merc, :extent, :buffer, true)
+                       AS geom
+              FROM inside, envelope e
+            )
+            SELECT ST_AsMVT(features, 'households', :extent, 'geom') FROM features
+            WHERE geom IS NOT NULL
+        """
+    else:
+        # Cells are counted in tile pixels: Web Mercator x is linear in longitude, y is
+        # computed from latitude with the Mercator formula (cheaper than ST_Transform).
+        sql = f"""
+            WITH {_ENVELOPE}, inside AS ({inside}),
+            bounds AS (
+              SELECT ST_XMin(merc) AS x0, ST_YMax(merc) AS y1,
+                     (ST_XMax(merc) - ST_XMin(merc)) / :cells AS cell FROM envelope
+            ),
+            cells AS (
+              SELECT floor((6378137 * radians(ST_X(i.geom)) - b.x0) / b.cell) AS cx,
+                     floor((b.y1 - 6378137 * ln(tan(pi() / 4 + radians(ST_Y(i.geom)) / 2)))
+                           / b.cell) AS cy,
+                     count(*) AS count, sum(i.vulnerable)::int AS vulnerable,
+                     sum(i.uncovered)::int AS uncovered
+              FROM inside i, bounds b GROUP BY 1, 2
+            ),
+            features AS (
+              SELECT c.count::int AS count, c.vulnerable, c.uncovered,
+                     ST_AsMVTGeom(
+                       ST_SetSRID(ST_MakePoint(b.x0 + (c.cx + 0.5) * b.cell,
+                                               b.y1 - (c.cy + 0.5) * b.cell), 3857),
+                       ST_TileEnvelope(:z, :x, :y), :extent, 0, true) AS geom
+              FROM cells c, bounds b
+            )
+            SELECT ST_AsMVT(features, 'households', :extent, 'geom') FROM features
+            WHERE geom IS NOT NULL
+        """
+        params["cells"] = CELLS_PER_TILE
+    return _run(session, sql, params)
+
+
+def _run(session: Session, sql: str, params: dict) -> bytes:
+    # The planner cannot see how few rows a tile holds (recursive CTEs, ANY(:grid_ids)) and
+    # would JIT-compile the query: seconds of compiling for milliseconds of work.
+    session.execute(text("SET LOCAL jit = off"))
+    return bytes(session.scalar(text(sql), params) or b"")
+
+
+def tile_bounds(z: int, x: int, y: int, margin: float = 0.0) -> tuple[float, ...]:
+    """(west, south, east, north) in degrees of tile z/x/y, grown by ``margin`` tile sides."""
+    n = 2**z
+
+    def lon(column: float) -> float:
+        return column / n * 360.0 - 180.0
+
+    def lat(row: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    west, east = lon(x - margin), lon(x + 1 + margin)
+    north, south = lat(max(y - margin, 0)), lat(min(y + 1 + margin, n))
+    return west, south, east, north
+
+
+def _degrees_per_pixel(z: int) -> float:
+    """Longitude degrees per tile pixel at zoom ``z`` (256-pixel tiles)."""
+    return 360.0 / (256 * 2**z)
+
+
+def unit_figures(session: Session, level: str, grid_ids: frozenset[int] | None) -> list[dict]:
+    """The figures of every live unit of a level (the tiles' properties, without geometry),
+    for the table beside the map and the classes of its legend; ordered by code."""
+    households, households_join = _HOUSEHOLDS_PROBED
+    unit_figures = _UNIT_FIGURES.format(households=households, households_join=households_join)
+    sql = f"""
+        WITH units AS (
+          SELECT a.id, a.code, a.name, a.geom FROM areas a
+          WHERE a.level = :level AND a.valid_to IS NULL
+        ),
+        grid_units AS ({_GRID_UNITS[level]} {_scope_sql(grid_ids, GRID_COLUMN[level])}),
+        {unit_figures}
+        SELECT u.id, u.code, u.name, f.grids, f.households, f.workers,
+               CASE WHEN f.workers > 0
+                    THEN round(f.households::numeric / f.workers, 1)::float END
+                 AS households_per_worker,
+               f.vulnerable, f.grids_without_worker
+        FROM units u JOIN unit_figures f ON f.unit_id = u.id ORDER BY u.code
+    """
+    params = {"level": level, "vulnerable_tags": list(VULNERABLE_TAGS)}
+    if grid_ids is not None:
+        params["grid_ids"] = list(grid_ids)
+    session.execute(text("SET LOCAL jit = off"))
+    return [dict(row._mapping) for row in session.execute(text(sql), params)]
+
+
+def grid_hierarchy(session: Session, grid_ids: frozenset[int] | None) -> list[dict]:
+    """Per live grid in scope: its community and street (id, code, name) and the ids of its
+    active workers, to sum the grid figures up the hierarchy."""
+    sql = f"""
+        SELECT g.id AS grid_id,
+               c.id AS community_id, c.code AS community_code, c.name AS community_name,
+               s.id AS street_id, s.code AS street_code, s.name AS street_name,
+               COALESCE((SELECT array_agg(wg.user_id) FROM worker_grids wg
+                         JOIN users u ON u.id = wg.user_id AND u.active
+                         WHERE wg.grid_id = g.id), '{{}}') AS worker_ids
+        FROM areas g
+        JOIN areas c ON c.id = g.parent_id
+        JOIN areas s ON s.id = c.parent_id
+        WHERE g.level = 'grid' AND g.valid_to IS NULL {_scope_sql(grid_ids, "g.id")}
+    """
+    params = {} if grid_ids is None else {"grid_ids": list(grid_ids)}
+    return [dict(row._mapping) for row in session.execute(text(sql), params)]

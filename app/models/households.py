@@ -31,6 +31,13 @@ class Household(Base):
         CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
         Index("ix_households_geom", "geom", postgresql_using="gist"),
         Index("ix_households_tags", "tags", postgresql_using="gin"),
+        # Address search (ILIKE '%…%') for the workers' locate box; migration 0003.
+        Index(
+            "ix_households_address_trgm",
+            "address",
+            postgresql_using="gin",
+            postgresql_ops={"address": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

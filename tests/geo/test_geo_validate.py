@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -175,10 +174,13 @@ def test_too_many_vertices() -> None:
     ],
     ids=["one-ring", "many-rings", "empty-rings", "empty-polygons", "many-polygons"],
 )
-def test_vertex_bomb_is_refused_before_anything_is_built(bomb: dict) -> None:
-    start = time.perf_counter()
+def test_vertex_bomb_is_refused_before_anything_is_built(bomb: dict, monkeypatch) -> None:
+    def never(*args, **kwargs):
+        raise AssertionError("a geometry was built from a refused input")
+
+    monkeypatch.setattr(shapely, "linearrings", never)
+    monkeypatch.setattr(shapely, "polygons", never)
     err = refused(bomb)
-    assert time.perf_counter() - start < 0.5
     assert err.reason == "too_many_vertices"
 
 
@@ -332,14 +334,12 @@ def test_validity_reasons_checks_a_layer_at_once() -> None:
     assert validity_reasons(np.array([[good, None]], dtype=object)).shape == (1, 2)
 
 
-def test_validity_reasons_is_fast_on_thousands_of_features() -> None:
+def test_validity_reasons_on_ten_thousand_features_finds_the_one_fault() -> None:
     x = np.repeat(np.arange(100) * 0.01 + 105.0, 100)
     y = np.tile(np.arange(100) * 0.01 + 31.0, 100)
     cells = shapely.box(x, y, x + 0.01, y + 0.01)
     cells[17] = shapely.Polygon([(105.0, 31.0), (105.1, 31.1), (105.1, 31.0), (105.0, 31.1)])
-    start = time.perf_counter()
     faults = validity_reasons(cells)
-    assert time.perf_counter() - start < 1.0
     assert [i for i, fault in enumerate(faults) if fault is not None] == [17]
 
 
@@ -405,11 +405,10 @@ def test_point_faults_empty_and_mismatched() -> None:
         point_faults([1.0, 2.0], [1.0])
 
 
-def test_point_faults_is_vectorized() -> None:
+def test_point_faults_on_a_million_points() -> None:
     rng = np.random.default_rng(0)
     lon = rng.uniform(105, 107, 1_000_000)
     lat = rng.uniform(31, 32, 1_000_000)
-    start = time.perf_counter()
     faults = point_faults(lon, lat, bounds=(105.0, 31.0, 107.0, 32.0))
-    assert time.perf_counter() - start < 0.5
+    assert faults.shape == (1_000_000,)
     assert not any(faults)

@@ -40,9 +40,9 @@ run: setup
 test: setup-test
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
-setup: system venv assets db
+setup: system venv assets translations db
 
-setup-test: system-test venv assets db-test
+setup-test: system-test venv assets translations db-test
 
 system:
 	scripts/provision-system.sh "$(DATABASE_URL)"
@@ -59,6 +59,11 @@ db-test: system-test
 venv: $(VENV)
 
 assets: $(ASSETS)
+
+# The Chinese catalogue, compiled from its .po (the .mo is not committed).
+translations: venv
+	.venv/bin/pybabel -q compile -d app/translations -D messages
+	.venv/bin/pybabel -q compile -d app/translations -D js
 
 $(VENV): requirements.txt
 	scripts/provision-venv.sh

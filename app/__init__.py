@@ -38,7 +38,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
     extensions.csrf.init_app(app)
-    extensions.babel.init_app(app)
+    from app.i18n import select_locale
+
+    extensions.babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
 
     app.register_blueprint(api_bp)

@@ -23,8 +23,10 @@ def require_login() -> None:
 
 
 from app.api import (  # noqa: E402,F401  (routes register on bp)
+    address,
     areas,
     coverage,
+    hazards,
     households,
     incidents,
     locate,

@@ -16,7 +16,6 @@ from app.errors import BadRequest, NotFound
 from app.extensions import db
 from app.models import STATUS_VALUES, Department, IncidentCategory, IncidentPhoto
 from app.services import incident_reads, incidents
-from app.services.photos import PhotoUpload
 from app.store.incidents import IncidentFilter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -25,14 +24,6 @@ LIST_FILTERS = {
     "until", "order", "limit", "offset",
 }  # fmt: skip
 API_CHANNELS = ("patrol", "hotline", "api")
-
-
-def uploaded_photos() -> list[PhotoUpload]:
-    return [
-        PhotoUpload(f.filename or f"photo-{i + 1}", f.read())
-        for i, f in enumerate(request.files.getlist("photos"))
-        if f.filename or f.content_length
-    ]
 
 
 def _csv(name: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -119,9 +110,22 @@ def incident_queue_view():
     return jsonify({"items": items, "total": len(items)})
 
 
+@bp.get("/incidents/escalated")
+@documented()
+def escalated_incidents_view():
+    """Open incidents escalated to my level (community, street or district) in my area."""
+    from app.services.escalation import escalated_to
+
+    items = escalated_to(db.session, current_user)
+    for item in items:
+        for key in ("escalated_at", "deadline_at", "created_at"):
+            item[key] = item[key].isoformat() if item[key] else None
+    return jsonify({"items": items, "total": len(items)})
+
+
 @bp.post("/incidents")
 @roles_required("admin", "leader", "worker")
-@documented(body=schemas.IncidentCreate, status=201)
+@documented(body=schemas.IncidentCreate, status=201, photos=True)
 def create_incident_view():
     """Report an incident: located to its grid, community, street, worker and department."""
     body = schemas.parse_body(schemas.IncidentCreate, form=True)
@@ -138,7 +142,7 @@ def create_incident_view():
         crs=body.crs,
         channel=body.channel,
         reporter_id=current_user.id,
-        photos=uploaded_photos(),
+        photos=params.uploaded_photos(),
         address=body.address,
         contact_name=body.contact_name,
         contact_phone=body.contact_phone,
@@ -166,7 +170,7 @@ def incident_view(incident_id: int):
 
 @bp.post("/incidents/<int:incident_id>/transitions")
 @roles_required("admin", "leader", "worker")
-@documented(body=schemas.IncidentStep, status=201)
+@documented(body=schemas.IncidentStep, status=201, photos=True)
 def incident_transition_view(incident_id: int):
     """Take one workflow step (409 if the workflow has no such step, 403 if not yours)."""
     body = schemas.parse_body(schemas.IncidentStep, form=True)
@@ -179,7 +183,7 @@ def incident_transition_view(incident_id: int):
         note=body.note,
         rating=body.rating,
         duplicate_of=body.duplicate_of,
-        photos=uploaded_photos(),
+        photos=params.uploaded_photos(),
     )
     item = incident_reads.incident_detail(db.session, current_user, current_scope(), incident_id)
     return jsonify(item), 201
@@ -189,14 +193,20 @@ def incident_transition_view(incident_id: int):
 @roles_required("admin", "leader", "worker")
 @documented(body=schemas.IncidentReroute)
 def incident_reroute_view(incident_id: int):
-    """Move an incident to another grid in one action."""
+    """Move an incident to another grid in one action.
+
+    A worker who moves a case into a neighbour's grid no longer sees it: the answer then says
+    only where it went (``in_your_area`` false)."""
     body = schemas.parse_body(schemas.IncidentReroute)
-    incidents.reroute(
-        db.session, current_user, current_scope(), incident_id, grid_code=body.grid, note=body.note
+    scope = current_scope()
+    incident = incidents.reroute(
+        db.session, current_user, scope, incident_id, grid_code=body.grid, note=body.note
     )
-    return jsonify(
-        incident_reads.incident_detail(db.session, current_user, current_scope(), incident_id)
-    )
+    if not incidents.visible(scope, current_user.role, incident.grid_id, incident.reporter_id):
+        # Moved out of the worker's own grids: say where it went, not 404.
+        return jsonify({"id": incident_id, "grid": {"code": body.grid}, "in_your_area": False})
+    item = incident_reads.incident_detail(db.session, current_user, scope, incident_id)
+    return jsonify(item | {"in_your_area": True})
 
 
 @bp.get("/incidents/<int:incident_id>/photos/<int:photo_id>")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.api import schemas
 
@@ -33,6 +34,10 @@ QUERY = {
     "since": ("string", "From this day (YYYY-MM-DD, Asia/Shanghai)."),
     "until": ("string", "Up to and including this day (YYYY-MM-DD)."),
     "order": ("string", "newest (default) or deadline."),
+    "q": ("string", "Text to search for."),
+    "class": ("string", "Hazard class: flood, landslide, earthquake, fire, security, construction."),
+    "severity": ("integer", "Severity 1 (IV, blue) to 4 (I, red)."),
+    "retired": ("boolean", "Include retired hazards."),
     "area": ("string", "Code of the area to check (default: everything)."),
     "format": ("string", "geojson, gpkg, shp (zipped), kml, csv (WKT) or xlsx."),
 }
@@ -56,6 +61,7 @@ def documented(
     status: int = 200,
     if_match: bool = False,
     upload: bool = False,
+    photos: bool = False,
 ) -> Callable:
     def decorate(view: Callable) -> Callable:
         view.openapi = {
@@ -64,13 +70,14 @@ def documented(
             "status": status,
             "if_match": if_match,
             "upload": upload,
+            "photos": photos,
         }
         return view
 
     return decorate
 
 
-def _operation(view: Callable, path_params: list[str]) -> dict:
+def _operation(view: Callable, path_params: dict[str, str]) -> dict:
     meta = getattr(view, "openapi", {})
     doc = (view.__doc__ or view.__name__.replace("_", " ")).strip().splitlines()
     status = str(meta.get("status", 200))
@@ -78,8 +85,8 @@ def _operation(view: Callable, path_params: list[str]) -> dict:
         "summary": doc[0],
         "operationId": view.__name__,
         "parameters": [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in path_params
+            {"name": p, "in": "path", "required": True, "schema": {"type": kind}}
+            for p, kind in path_params.items()
         ]
         + [
             {
@@ -119,6 +126,26 @@ def _operation(view: Callable, path_params: list[str]) -> dict:
                 }
             },
         }
+    if meta.get("photos") and meta.get("body") is not None:
+        # The same fields as a form, with up to five image files in ``photos``.
+        operation["requestBody"]["content"]["multipart/form-data"] = {
+            "schema": {
+                "allOf": [
+                    {"$ref": f"#/components/schemas/{meta['body'].__name__}"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "photos": {
+                                "type": "array",
+                                "maxItems": 5,
+                                "items": {"type": "string", "format": "binary"},
+                                "description": "JPEG, PNG or WebP images.",
+                            }
+                        },
+                    },
+                ]
+            }
+        }
     if meta.get("upload"):
         operation["requestBody"] = {
             "required": True,
@@ -150,8 +177,12 @@ def build_document(app: Flask) -> dict:
             continue
         view = app.view_functions[rule.endpoint]
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        params = {
+            name: "integer" if isinstance(converter, IntegerConverter) else "string"
+            for name, converter in rule._converters.items()
+        }
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(view, list(rule.arguments))
+            paths.setdefault(path, {})[method.lower()] = _operation(view, params)
         if getattr(view, "openapi", {}).get("body") is not None:
             bodies.add(view.openapi["body"])
     components = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import request
 
 from app.errors import BadRequest
+from app.services.locate import parse_bbox
+from app.services.photos import PhotoUpload
 
 MAX_PAGE = 1000
 
@@ -35,21 +37,7 @@ def integer(name: str, default: int) -> int:
 
 
 def bbox() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    if not raw:
-        return None
-    try:
-        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
-    except ValueError:
-        raise BadRequest(
-            "bbox must be four numbers: minlon,minlat,maxlon,maxlat.", details={"field": "bbox"}
-        ) from None
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise BadRequest(
-            "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90.",
-            details={"field": "bbox"},
-        ) from None
-    return x0, y0, x1, y1
+    return parse_bbox(request.args.get("bbox"))
 
 
 def page_links(total: int, limit: int, offset: int) -> dict:
@@ -61,10 +49,8 @@ def page_links(total: int, limit: int, offset: int) -> dict:
     }
 
 
-def uploaded_photos(field: str = "photos") -> list:
+def uploaded_photos(field: str = "photos") -> list[PhotoUpload]:
     """The image files of a multipart request, in order (checked later by the service)."""
-    from app.services.photos import PhotoUpload
-
     return [
         PhotoUpload(f.filename or f"photo-{i + 1}", f.read())
         for i, f in enumerate(request.files.getlist(field))

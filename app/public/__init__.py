@@ -7,4 +7,4 @@ from flask import Blueprint
 bp = Blueprint("public", __name__, url_prefix="/public", template_folder="../templates")
 
 
-from app.public import sites  # noqa: E402,F401  (routes register on bp)
+from app.public import report, sites  # noqa: E402,F401  (routes register on bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidData
+from app.errors import BadRequest, InvalidData
 from app.store.locate import Location, locate_point
 from geo import crs as geocrs
 
@@ -31,6 +31,24 @@ def parse_lon_lat(lon: object, lat: object, crs: str | None) -> tuple[float, flo
         raise InvalidData("lat must be between -90 and 90.", details={"field": "lat"}) from None
     x, y = geocrs.to_wgs84(values["lon"], values["lat"], system)
     return float(x), float(y)
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    """A ``minlon,minlat,maxlon,maxlat`` filter (WGS84), or None when absent; 400 if malformed."""
+    if not raw:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise BadRequest(
+            "bbox must be four numbers: minlon,minlat,maxlon,maxlat.", details={"field": "bbox"}
+        ) from None
+    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+        raise BadRequest(
+            "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90.",
+            details={"field": "bbox"},
+        )
+    return x0, y0, x1, y1
 
 
 def locate(session: Session, lon: object, lat: object, crs: str | None = None) -> Location:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.errors import BadRequest, InvalidData, NotFound
 from app.models.hazards import SITE_TYPES
 from app.services.hazards import parse_hazard_geometry
+from app.services.locate import parse_bbox
 from app.services.photos import PhotoUpload, check_photos
 from app.services.privacy import log_personal_read, mask_name, mask_phone
 from app.store import sites as store
@@ -180,24 +181,9 @@ def parse_filter(args: Mapping[str, str]) -> ListQuery:
             details={"field": "status"},
         )
     owner = (args.get("owner") or "").strip() or None
-    return ListQuery(store.SiteFilter(tuple(types), owner, _bbox(args.get("bbox"))), tuple(colours))
-
-
-def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    if not raw:
-        return None
-    try:
-        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
-    except ValueError:
-        raise BadRequest(
-            "bbox must be four numbers: minlon,minlat,maxlon,maxlat.", details={"field": "bbox"}
-        ) from None
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise BadRequest(
-            "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90.",
-            details={"field": "bbox"},
-        )
-    return x0, y0, x1, y1
+    return ListQuery(
+        store.SiteFilter(tuple(types), owner, parse_bbox(args.get("bbox"))), tuple(colours)
+    )
 
 
 def _check_date(value: date, field_name: str) -> date:

@@ -10,6 +10,7 @@ centre (admin) may take any step; leaders dispatch, close and reopen in their ar
 from __future__ import annotations
 
 from app.errors import Conflict, Forbidden
+from app.i18n import N_
 from app.models import Status
 
 S = Status
@@ -51,6 +52,22 @@ STATUS_NAMES = {
     S.REJECTED: "退回",
     S.DUPLICATE: "重复",
     S.REOPENED: "重新打开",
+}
+
+# The same names as English message ids, for pages that follow the chosen language.
+STATUS_LABELS = {
+    S.SUBMITTED: N_("submitted"),
+    S.ACCEPTED: N_("accepted"),
+    S.REGISTERED: N_("registered"),
+    S.DISPATCHED: N_("dispatched"),
+    S.IN_PROGRESS: N_("in progress"),
+    S.REPORTED_BACK: N_("reported back"),
+    S.VERIFIED: N_("verified"),
+    S.CLOSED: N_("closed"),
+    S.RATED: N_("rated"),
+    S.REJECTED: N_("rejected"),
+    S.DUPLICATE: N_("duplicate"),
+    S.REOPENED: N_("reopened"),
 }
 
 # Steps whose entry records when the case ended, or that it is running again.

@@ -10,6 +10,7 @@ import mapclassify
 import numpy as np
 from branca.element import MacroElement, Template
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.web.assets import self_host
@@ -28,7 +29,7 @@ def new_map(bounds: tuple[float, float, float, float] | None, **kwargs) -> foliu
         folium.TileLayer(
             tiles=tiles,
             attr=current_app.config["WANGGE_TILES_ATTRIBUTION"] or "basemap",
-            name="底图",
+            name=_("Basemap"),
             max_zoom=MAX_ZOOM,
             subdomains=current_app.config["WANGGE_TILES_SUBDOMAINS"],
         ).add_to(m)
@@ -78,7 +79,7 @@ def classify(values: list[float], k: int = 5) -> Classes:
 
 
 class Legend(MacroElement):
-    """A fixed legend box: a title and (swatch, label) rows; Chinese labels by default."""
+    """A fixed legend box: a title and (swatch, label) rows, in the page's language."""
 
     _template = Template(
         """

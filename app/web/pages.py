@@ -5,9 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from app.extensions import db
+from app.i18n import COOKIE, LANGUAGES
 from app.services import auth as auth_service
 from app.services.summary import district_summary
 from app.web import bp
@@ -22,13 +24,26 @@ def login():
         )
         if user is not None:
             login_user(user)
-            target = request.args.get("next", "")
-            # Only local paths: never redirect to another site after login.
-            if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-                target = url_for("web.index")
-            return redirect(target)
-        error = "用户名或密码错误。"
+            return redirect(local_path(request.args.get("next", "")))
+        error = _("Wrong user name or password.")
     return render_template("login.html", error=error), (401 if error else 200)
+
+
+def local_path(target: str) -> str:
+    """``target`` if it is a path on this site, else the home page: never redirect away."""
+    if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return url_for("web.index")
+    return target
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language (kept for a year in a cookie) and go back."""
+    if code not in LANGUAGES:
+        return render_template("error.html", status=404, message=_("No such language.")), 404
+    response = redirect(local_path(request.args.get("next", "")))
+    response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
 
 
 @bp.post("/logout")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from folium.plugins import Fullscreen, GeoMan
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
@@ -49,7 +50,7 @@ def planner():
         removalMode=False,
         rotateMode=False,
     ).add_to(m)
-    Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
+    Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     return render_template(
         "planner.html",
         parts=render(m),

@@ -52,15 +52,16 @@
   }
 
   const MESSAGES = {
-    409: "与相邻网格重叠，未保存。",
-    412: "该网格已被他人修改，请刷新后再编辑。",
-    422: "数据无效，未保存。",
-    428: "缺少版本信息，请刷新后再编辑。",
+    409: _("It overlaps a neighbouring grid; not saved."),
+    412: _("Someone else changed this grid; reload before editing."),
+    422: _("Invalid data; not saved."),
+    428: _("The version is missing; reload before editing."),
   };
 
   function showFault(error) {
     faults.clearLayers();
-    say(`${MESSAGES[error.status] || "操作失败。"}${error.message ? "（" + error.message + "）" : ""}`,
+    const summary = MESSAGES[error.status] || _("The action failed.");
+    say(error.message ? _("%(summary)s (%(reason)s)", { summary, reason: error.message }) : summary,
         "error");
     const details = error.details || {};
     const places = [];
@@ -75,18 +76,19 @@
       }
       L.popup({ className: "fault-popup", autoClose: false, closeOnClick: false })
         .setLatLng([place.at[1], place.at[0]])
-        .setContent(place.code ? `与 ${place.code} 重叠` : (error.message || "错误位置"))
+        .setContent(place.code ? _("Overlaps %(code)s", { code: place.code }) : (error.message || _("Fault here")))
         .addTo(faults);
     }
   }
 
   function describe(change) {
     const parts = [];
-    if (change.created && change.created.length) parts.push(`新建 ${change.created.join("、")}`);
-    if (change.retired && change.retired.length) parts.push(`退役 ${change.retired.join("、")}`);
-    if (change.households) parts.push(`住户调整 ${change.households.moved} 户`);
-    if (change.open_incidents) parts.push(`在办事件调整 ${change.open_incidents.moved} 件`);
-    return parts.join("，") || "已保存";
+    if (change.created && change.created.length) parts.push(_("Created %(codes)s", { codes: change.created.join(_(", ")) }));
+    if (change.retired && change.retired.length) parts.push(_("Retired %(codes)s", { codes: change.retired.join(_(", ")) }));
+    if (change.households) parts.push(_("%(n)s households moved", { n: change.households.moved }));
+    if (change.open_incidents) parts.push(_("%(n)s open incidents moved", { n: change.open_incidents.moved }));
+    // The separator of a list of changes: "; " in English, "，" in Chinese.
+    return parts.join(_("; ")) || _("Saved");
   }
 
   // --- grids on the map --------------------------------------------------------------------
@@ -98,7 +100,7 @@
   }
 
   function labelPreview(feature, layer) {
-    layer.bindTooltip(`${feature.properties.code}：${feature.properties.households} 户`,
+    layer.bindTooltip(_("%(code)s: %(n)s households", { code: feature.properties.code, n: feature.properties.households }),
                       { permanent: true, direction: "center", className: "preview-label" });
   }
 
@@ -120,7 +122,7 @@
     $("selected-list").innerHTML = "";
     for (const [code, layer] of selected) {
       const li = document.createElement("li");
-      li.textContent = `${layer.feature.properties.name}（${code}，版本 ${layer.feature.properties.version}）`;
+      li.textContent = _("%(name)s (%(code)s, version %(version)s)", { name: layer.feature.properties.name, code, version: layer.feature.properties.version });
       $("selected-list").appendChild(li);
     }
     $("btn-edit").disabled = n !== 1 || editing !== null;
@@ -150,20 +152,20 @@
   async function loadCoverage() {
     const report = await api("GET", `/api/v1/coverage?area=${community}`);
     const rows = [
-      ["重叠", report.overlaps.length],
-      ["缝隙", `${report.gaps.length}（${Math.round(report.gaps.reduce((s, g) => s + g.area_m2, 0))} 平方米）`],
-      ["超出社区", report.outside_parent.length],
-      ["未入格住户", report.uncovered_households],
-      ["无网格员网格", report.grids_without_worker.map((g) => g.code).join("、") || "无"],
+      [_("Overlaps"), report.overlaps.length],
+      [_("Gaps"), _("%(n)s (%(m2)s m²)", { n: report.gaps.length, m2: Math.round(report.gaps.reduce((s, g) => s + g.area_m2, 0)) })],
+      [_("Outside the community"), report.outside_parent.length],
+      [_("Households in no grid"), report.uncovered_households],
+      [_("Grids without a worker"), report.grids_without_worker.map((g) => g.code).join(_(", ")) || _("none")],
     ];
     $("coverage").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
     for (const gap of report.gaps) {
       L.geoJSON(gap.geometry, { style: { color: "#ff7f00", weight: 1, fillOpacity: 0.5 } })
-        .bindTooltip(`缝隙 ${Math.round(gap.area_m2)} 平方米`).addTo(faults);
+        .bindTooltip(_("Gap of %(m2)s m²", { m2: Math.round(gap.area_m2) })).addTo(faults);
     }
     for (const overlap of report.overlaps) {
       L.geoJSON(overlap.geometry, { style: { color: "#e31a1c", weight: 1, fillOpacity: 0.6 } })
-        .bindTooltip(`重叠 ${overlap.a} × ${overlap.b}`).addTo(faults);
+        .bindTooltip(_("Overlap %(a)s × %(b)s", { a: overlap.a, b: overlap.b })).addTo(faults);
     }
   }
 
@@ -209,7 +211,7 @@
   $("btn-edit").addEventListener("click", () => {
     editing = only();
     editing.layer.pm.enable({ allowSelfIntersection: false, snappable: true });
-    say("拖动顶点修改边界，完成后点“保存修改”。", "ok");
+    say(_("Drag the vertices to change the boundary, then press “Save changes”."), "ok");
     refreshButtons();
   });
 
@@ -226,7 +228,7 @@
   $("btn-split").addEventListener("click", () => {
     splitting = only();
     map.pm.enableDraw("Line", { snappable: true });
-    say("画一条穿过所选网格的线，双击结束。", "ok");
+    say(_("Draw a line across the selected grid; double-click to finish."), "ok");
   });
 
   $("btn-merge").addEventListener("click", () => {
@@ -237,7 +239,7 @@
 
   $("btn-retire").addEventListener("click", () => {
     const target = only();
-    if (!window.confirm(`退役网格 ${target.code}？其住户将变为未入格。`)) return;
+    if (!window.confirm(_("Retire grid %(code)s? Its households will be in no grid.", { code: target.code }))) return;
     act(() => api("DELETE", `/api/v1/areas/${target.code}`, undefined, target.version));
   });
 
@@ -258,7 +260,7 @@
       preview.clearLayers().addData(plan.features).addTo(map);
       const s = plan.summary;
       $("generate-summary").textContent =
-        `预览：${s.grids} 个网格，每格住户 ${s.min}–${s.max}（平均 ${s.mean}）`;
+        _("Preview: %(grids)s grids, %(min)s–%(max)s households each (mean %(mean)s)", s);
       $("btn-generate").disabled = false;
     } catch (error) {
       showFault(error);

@@ -4,18 +4,21 @@ re-routing, photos, notifications; every refusal a 4xx that stores nothing."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Incident, IncidentEvent, IncidentPhoto
+from app.models import Incident, IncidentCategory, IncidentEvent, IncidentPhoto
 from app.services.auth import issue_token
+from app.services.escalation import escalate_overdue
 from tests.conftest import csrf_token, login
 from tests.factories import (
     STEP,
     X0,
     Y0,
     add_category,
+    add_incident,
     add_user,
     build_world,
     image_bytes,
@@ -218,3 +221,39 @@ def test_cookie_sessions_need_the_csrf_token(client, session, world):
 def test_categories_are_listed(client, session, world):
     body = client.get("/api/v1/incidents/categories", headers=bearer(session, "w1")).json
     assert body == [{"code": "road", "name": "道路破损", "deadline_days": 3, "department": None}]
+
+
+def test_a_worker_moving_a_case_out_of_their_grids_is_told_where_it_went(client, session, world):
+    boss, w1 = bearer(session, "boss"), bearer(session, "w1")
+    case = report(client, boss, lon=NEAR_EDGE[0], lat=NEAR_EDGE[1]).json
+    assert case["worker"]["name"] == "w1"
+    moved = client.post(
+        f"/api/v1/incidents/{case['id']}/reroute", json={"grid": world.grids["NE"].code}, headers=w1
+    )
+    assert moved.status_code == 200, moved.json
+    assert moved.json == {
+        "id": case["id"],
+        "grid": {"code": world.grids["NE"].code},
+        "in_your_area": False,
+    }
+    assert client.get(f"/api/v1/incidents/{case['id']}", headers=w1).status_code == 404
+    seen = client.get(f"/api/v1/incidents/{case['id']}", headers=bearer(session, "w2")).json
+    assert seen["worker"]["name"] == "w2"
+
+
+def test_a_leader_reads_the_cases_escalated_to_their_street(client, session, world):
+    world.users["chief"] = add_user(session, "chief", "leader", area=world.street)
+    category = session.scalar(select(IncidentCategory).where(IncidentCategory.code == "road"))
+    late = add_incident(
+        session, world, "NW", category, status="dispatched",
+        deadline_at=datetime.now(UTC) - timedelta(days=10),
+    )  # fmt: skip
+    add_incident(session, world, "NE", category, deadline_at=datetime.now(UTC) + timedelta(days=3))
+    escalate_overdue(session)
+    body = client.get("/api/v1/incidents/escalated", headers=bearer(session, "chief")).json
+    assert [i["id"] for i in body["items"]] == [late.id]
+    assert body["items"][0]["escalation_level"] in ("street", "district")
+    assert client.get("/api/v1/incidents/escalated", headers=bearer(session, "w1")).json == {
+        "items": [],
+        "total": 0,
+    }

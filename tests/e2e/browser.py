@@ -67,6 +67,10 @@ class PageWatch:
         self.requests.append(f"{request.method} {request.url}")
 
     def on_request_failed(self, request) -> None:
+        # A script's request cancelled because the page moved on (leaving the page, a map
+        # dropping tiles out of view) is the page's choice, not a failure.
+        if request.resource_type in ("fetch", "xhr") and "ERR_ABORTED" in (request.failure or ""):
+            return
         self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def on_response(self, response) -> None:

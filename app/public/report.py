@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.errors import BadRequest, InvalidData, NotFound, WanggeError
@@ -20,7 +21,7 @@ from app.models import Area, Incident, IncidentCategory
 from app.public import bp
 from app.services.incidents import submit_incident
 from app.services.photos import PhotoUpload
-from app.services.workflow import STATUS_NAMES
+from app.services.workflow import STATUS_LABELS
 from app.web.folium_kit import new_map, render
 
 MAX_PUBLIC_PHOTOS = 3
@@ -117,7 +118,7 @@ def submit_report():
         db.session.rollback()
         if _wants_json():
             return jsonify(exc.to_dict()), exc.status
-        return _form_page(f"未能提交：{exc.message}", exc.status)
+        return _form_page(_("Not sent: %(reason)s", reason=exc.message), exc.status)
     page_url = url_for("public.report_status", incident_id=intake.incident.id, new=1)
     if _wants_json():
         return jsonify({"id": intake.incident.id, "page_url": page_url}), 201
@@ -141,8 +142,9 @@ def _public_status(incident_id: int) -> dict:
         .where(Incident.id == incident_id, Incident.channel == "web")
     ).one_or_none()
     if row is None:
-        raise NotFound(f"没有编号为 {incident_id} 的居民上报。")
-    return dict(row._mapping) | {"status_name": STATUS_NAMES.get(row.status, row.status)}
+        raise NotFound(_("There is no resident’s report numbered %(n)s.", n=incident_id))
+    label = STATUS_LABELS.get(row.status)
+    return dict(row._mapping) | {"status_name": _(label) if label else row.status}
 
 
 @bp.get("/report/track")
@@ -150,7 +152,7 @@ def track_report():
     """The status page of the tracking number typed into the form."""
     number = request.args.get("n", "").strip()
     if not number.isdigit():
-        raise BadRequest("请输入数字受理编号。", details={"field": "n"})
+        raise BadRequest(_("Type the tracking number in digits."), details={"field": "n"})
     return redirect(url_for("public.report_status", incident_id=int(number)))
 
 

@@ -11,6 +11,7 @@ from flask import current_app, jsonify, render_template
 from app.extensions import db
 from app.public import bp
 from app.services import sites as service
+from app.web.reconstruction import COLOUR_NAMES, TYPE_NAMES, colour_choices
 
 
 def _thresholds() -> service.Thresholds:
@@ -29,7 +30,9 @@ def sites_page():
         "public_sites.html",
         sites=sites,
         counts=counts,
-        colours=[(c, service.COLOUR_LABELS[c], service.COLOUR_HEX[c]) for c in service.COLOURS],
+        colours=colour_choices(),
+        colour_names=COLOUR_NAMES,
+        type_names=TYPE_NAMES,
         today=service.today().isoformat(),
         thresholds=_thresholds(),
     )

@@ -12,34 +12,41 @@ from sqlalchemy import func, select
 
 from app.auth import current_scope, roles_required
 from app.extensions import db
+from app.i18n import N_
 from app.models import Area, IncidentCategory
 from app.services import incident_reads
-from app.services.workflow import STATUS_NAMES
+from app.services.workflow import STATUS_LABELS
 from app.web import bp
 from app.web.folium_kit import new_map, render
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-STATE_NAMES = {"ok": "正常", "near": "临近期限", "overdue": "超期", "done": "已办结"}
+# Names are English message ids, translated in the templates.
+STATE_NAMES = {
+    "ok": N_("On time"),
+    "near": N_("Near the deadline"),
+    "overdue": N_("Overdue"),
+    "done": N_("Closed"),
+}
 CHANNEL_NAMES = {
-    "patrol": "网格员巡查",
-    "web": "居民网上上报",
-    "hotline": "12345 热线",
-    "api": "接口",
-    "open311": "Open311",
+    "patrol": N_("Grid worker’s patrol"),
+    "web": N_("Resident, on the web"),
+    "hotline": N_("12345 hotline"),
+    "api": N_("API"),
+    "open311": N_("Open311"),
 }
 # The words on each workflow step's button.
 STEP_LABELS = {
-    "accepted": "受理",
-    "registered": "立案",
-    "dispatched": "派遣",
-    "in_progress": "开始处置",
-    "reported_back": "反馈处置结果",
-    "verified": "核查通过",
-    "closed": "结案",
-    "rated": "评价",
-    "rejected": "退回",
-    "duplicate": "标记重复",
-    "reopened": "重新打开",
+    "accepted": N_("Accept"),
+    "registered": N_("Register"),
+    "dispatched": N_("Dispatch"),
+    "in_progress": N_("Start work"),
+    "reported_back": N_("Report the result"),
+    "verified": N_("Pass the check"),
+    "closed": N_("Close"),
+    "rated": N_("Rate"),
+    "rejected": N_("Reject"),
+    "duplicate": N_("Mark as duplicate"),
+    "reopened": N_("Reopen"),
 }
 
 
@@ -100,7 +107,7 @@ def incident_page(incident_id: int):
         parts=render(m),
         map_name=m.get_name(),
         incident=item,
-        status_names=STATUS_NAMES,
+        status_names={s.value: label for s, label in STATUS_LABELS.items()},
         state_names=STATE_NAMES,
         channel_names=CHANNEL_NAMES,
         step_labels=STEP_LABELS,

@@ -10,6 +10,8 @@ from datetime import date
 
 import folium
 from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from folium.plugins import Fullscreen
 from markupsafe import Markup, escape
@@ -17,6 +19,7 @@ from markupsafe import Markup, escape
 from app.auth import current_scope
 from app.errors import BadRequest
 from app.extensions import db
+from app.i18n import N_
 from app.models.hazards import SITE_TYPES
 from app.services import sites as service
 from app.web import bp
@@ -24,8 +27,23 @@ from app.web.folium_kit import Legend, MapParts, new_map, render
 
 POPUP_FIELDS = (
     ["name", "type_label", "owner", "status_label", "actual", "planned"],
-    ["项目", "类型", "建设单位", "状态", "实际进度", "计划进度"],
+    [
+        N_("Project"),
+        N_("Type"),
+        N_("Owner"),
+        N_("Status"),
+        N_("Actual progress"),
+        N_("Planned progress"),
+    ],
 )
+# The API's labels are Chinese data; pages name colours and types in the chosen language.
+COLOUR_NAMES = {"green": N_("On schedule"), "yellow": N_("Lagging"), "red": N_("At risk")}
+TYPE_NAMES = {
+    "housing": N_("Resettlement housing"),
+    "road": N_("Roads and bridges"),
+    "school": N_("School"),
+    "public_facility": N_("Public facility"),
+}
 # Langzhong, for a map without sites.
 DEFAULT_CENTRE = (31.58, 105.97)
 REPORTERS = ("admin", "leader", "planner", "worker")
@@ -40,10 +58,55 @@ def _style(feature: dict) -> dict:
     return {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.45}
 
 
+def colour_name(colour: str) -> str:
+    """A status colour's name in the chosen language."""
+    return _(COLOUR_NAMES[colour])
+
+
+def type_name(site_type: str) -> str:
+    """A site type's name in the chosen language."""
+    return _(TYPE_NAMES[site_type])
+
+
+def _percent(value: float) -> str:
+    return f"{value:g}"
+
+
+def status_reasons(status: dict, thresholds: service.Thresholds) -> list[str]:
+    """Why a site has its colour, in the chosen language (the API's ``reasons`` are Chinese).
+
+    The same rule as ``services.sites.site_status``, read back from the status it returned.
+    """
+    planned, actual = _percent(status["planned_percent"]), _percent(status["actual_percent"])
+    if status["colour"] == "green":
+        return [_("On schedule (planned %(planned)s%%, actual %(actual)s%%)", planned=planned, actual=actual)]  # fmt: skip
+    reasons = []
+    if status["behind_points"] > thresholds.yellow_points:
+        reasons.append(
+            _(
+                "%(points)s percentage points behind plan (planned %(planned)s%%, actual %(actual)s%%)",
+                points=_percent(status["behind_points"]),
+                planned=planned,
+                actual=actual,
+            )
+        )
+    reasons += [
+        ngettext(
+            "Milestone “%(name)s” is %(num)d day late",
+            "Milestone “%(name)s” is %(num)d days late",
+            m["days_late"],
+            name=m["name"],
+        )
+        for m in status["late_milestones"]
+    ]
+    return reasons
+
+
 def _popup_ready(features: list[dict]) -> list[dict]:
     for f in features:
         props = f["properties"]
-        props["status_label"] = props["status"]["label"]
+        props["status_label"] = colour_name(props["status"]["colour"])
+        props["type_label"] = type_name(props["site_type"])
         props["actual"] = f"{props['status']['actual_percent']:g}%"
         props["planned"] = f"{props['status']['planned_percent']:g}%"
         props.pop("status")  # nested values do not belong in a Leaflet popup
@@ -56,8 +119,8 @@ def _layer(features: list[dict], name: str, **kwargs) -> folium.GeoJson:
         {"type": "FeatureCollection", "features": features},
         name=name,
         style_function=_style,
-        popup=folium.GeoJsonPopup(fields, aliases=aliases) if features else None,
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=["项目"]) if features else None,
+        popup=folium.GeoJsonPopup(fields, aliases=[_(a) for a in aliases]) if features else None,
+        tooltip=folium.GeoJsonTooltip(["name"], aliases=[_("Project")]) if features else None,
         **kwargs,
     )
 
@@ -78,18 +141,18 @@ def site_map(features: list[dict]) -> MapParts:
     features = _popup_ready([dict(f, properties=dict(f["properties"])) for f in features])
     zones = [f for f in features if f["geometry"]["type"] != "Point"]
     points = [f for f in features if f["geometry"]["type"] == "Point"]
-    _layer(zones, f"项目用地（{len(zones)}）").add_to(m)
+    _layer(zones, _("Project land (%(n)s)", n=len(zones))).add_to(m)
     _layer(
         points,
-        f"项目点位（{len(points)}）",
+        _("Project points (%(n)s)", n=len(points)),
         marker=folium.CircleMarker(radius=8, weight=2, fill=True, fill_opacity=0.85),
     ).add_to(m)
     entries = [
-        (f"background:{service.COLOUR_HEX[c]}; border:1px solid #555", service.COLOUR_LABELS[c])
+        (f"background:{service.COLOUR_HEX[c]}; border:1px solid #555", colour_name(c))
         for c in service.COLOURS
     ]
-    Legend("项目状态", entries).add_to(m)
-    Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
+    Legend(_("Project status"), entries).add_to(m)
+    Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return render(m)
 
@@ -112,14 +175,26 @@ def reconstruction_map_page():
         sites=[f["properties"] for f in data["features"]],
         counts=data["counts"],
         filters=filters,
-        types=[(t, service.TYPE_LABELS[t]) for t in SITE_TYPES],
-        colours=[(c, service.COLOUR_LABELS[c], service.COLOUR_HEX[c]) for c in service.COLOURS],
+        types=[(t, type_name(t)) for t in SITE_TYPES],
+        colours=colour_choices(),
+        type_names=TYPE_NAMES,
+        colour_names=COLOUR_NAMES,
     )
+
+
+def colour_choices() -> list[tuple[str, str, str]]:
+    """(colour, its name in the chosen language, its hex) in the order green, yellow, red."""
+    return [(c, colour_name(c), service.COLOUR_HEX[c]) for c in service.COLOURS]
 
 
 # --- the progress chart: a small inline SVG ---------------------------------------------------
 
 WIDTH, HEIGHT, PAD = 560, 220, 36
+
+
+def _point_title(day: date, percent: float) -> str:
+    value = f"{percent:g}%"
+    return _("%(day)s: %(percent)s", day=day.isoformat(), percent=value)
 
 
 def progress_chart(site: dict, on: date) -> Markup:
@@ -128,8 +203,11 @@ def progress_chart(site: dict, on: date) -> Markup:
     start = date.fromisoformat(props["planned_start"])
     end = date.fromisoformat(props["planned_end"])
     reports = [(date.fromisoformat(p["reported_on"]), p["percent"]) for p in site["progress"]]
-    first = min([start, on] + [d for d, _ in reports])
-    last = max([end, on] + [d for d, _ in reports])
+    days = [d for d, _percent in reports]
+    first = min([start, on, *days])
+    last = max([end, on, *days])
+    label = escape(_("Progress curve: planned and actual"))
+    today_label = escape(_("Today"))
     span = max(1, (last - first).days)
 
     def x(day: date) -> float:
@@ -140,7 +218,7 @@ def progress_chart(site: dict, on: date) -> Markup:
 
     parts = [
         f'<svg class="progress-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="进度曲线：计划与实际">'
+        f'aria-label="{label}">'
     ]
     for pct in (0, 50, 100):
         parts.append(
@@ -156,12 +234,12 @@ def progress_chart(site: dict, on: date) -> Markup:
         parts.append(f'<polyline class="actual" points="{line}"/>')
         parts += [
             f'<circle class="actual" cx="{x(d)}" cy="{y(p)}" r="3.5">'
-            f"<title>{d.isoformat()}：{p:g}%</title></circle>"
+            f"<title>{escape(_point_title(d, p))}</title></circle>"
             for d, p in reports
         ]
     parts.append(
         f'<line class="today" x1="{x(on)}" x2="{x(on)}" y1="{PAD - 8}" y2="{HEIGHT - PAD}"/>'
-        f'<text x="{x(on)}" y="{PAD - 12}" text-anchor="middle">今天</text>'
+        f'<text x="{x(on)}" y="{PAD - 12}" text-anchor="middle">{today_label}</text>'
         f'<text x="{x(first)}" y="{HEIGHT - 12}">{escape(first.isoformat())}</text>'
         f'<text x="{x(last)}" y="{HEIGHT - 12}" text-anchor="end">{escape(last.isoformat())}</text>'
         "</svg>"
@@ -172,10 +250,14 @@ def progress_chart(site: dict, on: date) -> Markup:
 @bp.get("/sites/<int:site_id>")
 def site_page(site_id: int):
     site = service.get_site(db.session, current_scope(), site_id, _thresholds())
+    props = site["properties"]
     return render_template(
         "reconstruction_site.html",
         site=site,
-        props=site["properties"],
+        props=props,
+        status_name=colour_name(props["status"]["colour"]),
+        type_label=type_name(props["site_type"]),
+        reasons=status_reasons(props["status"], _thresholds()),
         chart=progress_chart(site, service.today()),
         today=service.today().isoformat(),
         can_report=current_user.role in REPORTERS,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from shapely import union_all
@@ -19,9 +20,11 @@ from sqlalchemy import select
 from app.auth import current_scope, roles_required
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
+from app.i18n import N_
 from app.models import VULNERABLE_TAGS, Area, User, WorkerGrid
 from app.services import incident_reads
 from app.services.privacy import mask_name, mask_phone
+from app.services.workflow import STATUS_LABELS
 from app.store.households import households_in_scope
 from app.store.scope import Scope
 from app.store.users import worker_grid_ids
@@ -30,11 +33,12 @@ from app.web.folium_kit import new_map, render
 
 MAX_HOUSEHOLD_POINTS = 5000
 MAX_HOUSEHOLD_ROWS = 500
+# Labels are English message ids, translated in the template.
 CRS_CHOICES = [
-    ("wgs84", "WGS84（GPS）"),
-    ("gcj02", "GCJ-02（高德/腾讯/微信）"),
-    ("bd09", "BD-09（百度）"),
-    ("cgcs2000", "CGCS2000（天地图）"),
+    ("wgs84", N_("WGS84 (GPS)")),
+    ("gcj02", N_("GCJ-02 (AMap, Tencent, WeChat)")),
+    ("bd09", N_("BD-09 (Baidu)")),
+    ("cgcs2000", N_("CGCS2000 (Tianditu)")),
 ]
 
 
@@ -52,7 +56,7 @@ def _viewed_worker() -> tuple[User, bool]:
     raw = request.args.get("user")
     if current_user.role == "worker":
         if raw not in (None, "", str(current_user.id)):
-            raise Forbidden("网格员只能查看自己的工作台。")
+            raise Forbidden(_("A grid worker can only open their own page."))
         return current_user, False
     try:
         worker_id = int(raw)
@@ -127,7 +131,7 @@ def _workers_in_scope(scope: Scope) -> list[tuple[User, int]]:
     if scope.restricted:
         stmt = stmt.where(WorkerGrid.grid_id.in_(scope.grid_ids))
     counts: dict[int, list] = {}
-    for user, _ in db.session.execute(stmt):
+    for user, _grid_id in db.session.execute(stmt):
         counts.setdefault(user.id, [user, 0])[1] += 1
     return [(user, n) for user, n in counts.values()]
 
@@ -156,4 +160,5 @@ def worker_page():
         household_total=household_total,
         queue=_queue_for_viewer(worker, current_scope()) if read_only else None,
         crs_choices=CRS_CHOICES,
+        status_names={s.value: _(label) for s, label in STATUS_LABELS.items()},
     )

@@ -1,42 +1,45 @@
-// Talking to the incidents API from our pages (window.Wangge: requests, errors in Chinese,
-// deadline colours), and the incident page: workflow steps, re-routing, marking duplicates.
+// Talking to the incidents API from our pages (window.Wangge: requests, errors in the page's
+// language, deadline colours), and the incident page: workflow steps, re-routing, marking duplicates.
 (function () {
   "use strict";
 
-  // What went wrong, in Chinese; the server's own reason follows it.
+  // What went wrong, in the page's language; the server's own reason follows it.
   const CODES = {
-    outside_grids: "该位置不在任何网格内，无法受理",
-    unknown_category: "事件类别无效",
-    illegal_transition: "事件当前状态不能执行这一步",
-    forbidden: "您无权执行此操作",
-    not_found: "找不到该事件，或它不在您的辖区",
-    payload_too_large: "文件太大",
-    csrf_failed: "页面已过期，请刷新后重试",
-    unauthorized: "登录已过期，请重新登录",
-    conflict: "与当前状态冲突",
-    invalid_data: "提交的数据无效",
-    bad_request: "请求有误",
-    internal_error: "服务器内部错误",
+    outside_grids: _("This place is in no grid; the incident cannot be taken in"),
+    unknown_category: _("The incident category is not valid"),
+    illegal_transition: _("The incident cannot take this step in its current state"),
+    forbidden: _("You may not do this"),
+    not_found: _("The incident was not found, or it is outside your area"),
+    payload_too_large: _("The file is too large"),
+    csrf_failed: _("The page has expired; reload it and try again"),
+    unauthorized: _("Your login has expired; please log in again"),
+    conflict: _("It conflicts with the current state"),
+    invalid_data: _("The data sent is not valid"),
+    bad_request: _("The request is wrong"),
+    internal_error: _("Internal server error"),
   };
   const STATUS_TEXT = {
-    400: "请求有误", 401: "请先登录", 403: "无权操作", 404: "未找到", 409: "状态冲突",
-    413: "文件太大，超过服务器允许的上传大小", 422: "数据无效", 500: "服务器内部错误",
+    400: _("The request is wrong"), 401: _("Please log in first"), 403: _("Not allowed"),
+    404: _("Not found"), 409: _("State conflict"),
+    413: _("The file is too large for the server’s upload limit"), 422: _("Invalid data"),
+    500: _("Internal server error"),
   };
   const FIELDS = {
-    category: "类别", description: "描述", photos: "照片", lon: "经度", lat: "纬度",
-    crs: "坐标系", location: "位置", note: "备注", rating: "评分", duplicate_of: "重复事件",
-    grid: "网格", address: "地址", contact_name: "姓名", contact_phone: "电话", q: "地址",
-    to: "步骤",
+    category: _("Category"), description: _("Description"), photos: _("Photos"),
+    lon: _("Longitude"), lat: _("Latitude"), crs: _("Coordinate system"), location: _("Location"),
+    note: _("Note"), rating: _("Rating"), duplicate_of: _("Duplicate of"), grid: _("Grid"),
+    address: _("Address"), contact_name: _("Name"), contact_phone: _("Phone"), q: _("Address"),
+    to: _("Step"),
   };
-  const STATE = { ok: "正常", near: "临近期限", overdue: "超期", done: "已办结" };
+  const STATE = { ok: _("On time"), near: _("Near the deadline"), overdue: _("Overdue"), done: _("Closed") };
 
-  /** An error envelope (or an HTTP status) as one Chinese sentence with the reason. */
+  /** An error envelope (or an HTTP status) as one sentence with the reason. */
   function errorText(error, status) {
     const e = error || {};
     const field = e.details && typeof e.details === "object" ? FIELDS[e.details.field] : null;
-    let text = CODES[e.code] || STATUS_TEXT[status] || `请求失败（HTTP ${status || "?"}）`;
-    if (field) text += `（${field}）`;
-    if (e.message) text += `：${e.message}`;
+    let text = CODES[e.code] || STATUS_TEXT[status] || _("The request failed (HTTP %(status)s)", { status: status || "?" });
+    if (field) text = _("%(summary)s (%(reason)s)", { summary: text, reason: field });
+    if (e.message) text = _("%(summary)s: %(reason)s", { summary: text, reason: e.message });
     return text;
   }
 
@@ -54,7 +57,7 @@
     try {
       response = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
     } catch (err) {
-      throw { code: "network", message: "网络连接失败，请检查网络后重试", status: 0 };
+      throw { code: "network", message: _("The network connection failed; check it and try again"), status: 0 };
     }
     const data = await response.json().catch(() => null);
     if (!response.ok) {
@@ -118,16 +121,16 @@
   async function act(method, url, body, movedAway) {
     const buttons = root.querySelectorAll("button");
     buttons.forEach((b) => (b.disabled = true));
-    say(message, "正在提交…", "ok");
+    say(message, _("Sending…"), "ok");
     try {
       const answer = await api(method, url, body, csrf);
       if (movedAway && answer && answer.in_your_area === false) {
-        message.replaceChildren(movedAway, " ", el("a", { href: "/worker", text: "返回工作台" }));
+        message.replaceChildren(movedAway, " ", el("a", { href: "/worker", text: _("Back to my page") }));
         message.className = "message ok";
         message.hidden = false;
         return;
       }
-      say(message, "已完成。", "ok");
+      say(message, _("Done."), "ok");
       window.location.reload();
     } catch (error) {
       say(message, errorText(error, error.status), "error");
@@ -144,7 +147,7 @@
         const step = button.dataset.step;
         const fields = stepForm.elements;
         if (step === "rated" && !fields.rating.value) {
-          say(message, "请先选择 1–5 分的评价。", "error");
+          say(message, _("Choose a rating from 1 to 5 first."), "error");
           return;
         }
         const body = new FormData();
@@ -163,7 +166,7 @@
   root.querySelectorAll("button[data-reroute]").forEach((button) => {
     button.addEventListener("click", () =>
       act("POST", `/api/v1/incidents/${incidentId}/reroute`, { grid: button.dataset.reroute },
-          `已改派到 ${button.dataset.reroute}，该事件已不在您的辖区。`));
+          _("Re-routed to %(code)s; the incident is no longer in your area.", { code: button.dataset.reroute })));
   });
 
   root.querySelectorAll("button[data-duplicate-of]").forEach((button) => {
@@ -171,7 +174,7 @@
       const body = new FormData();
       body.append("to", "duplicate");
       body.append("duplicate_of", button.dataset.duplicateOf);
-      body.append("note", `与 #${button.dataset.duplicateOf} 重复`);
+      body.append("note", _("Duplicate of #%(id)s", { id: button.dataset.duplicateOf }));
       act("POST", `/api/v1/incidents/${incidentId}/transitions`, body);
     });
   });

@@ -28,26 +28,26 @@
     pin.clearLayers();
     L.circleMarker([lat, lon], { radius: 10, color: "#fff", weight: 3, fillColor: "#c0392b", fillOpacity: 1 })
       .addTo(pin);
-    $("point-text").textContent = `${how}：${lon.toFixed(6)}, ${lat.toFixed(6)}（WGS84）`;
+    $("point-text").textContent = _("%(how)s: %(lon)s, %(lat)s (WGS84)", { how, lon: lon.toFixed(6), lat: lat.toFixed(6) });
     form.dataset.point = "set";
   }
 
-  map.on("click", (e) => setPoint(e.latlng.lat, e.latlng.lng, "地图选点"));
+  map.on("click", (e) => setPoint(e.latlng.lat, e.latlng.lng, _("Point on the map")));
 
   $("use-location").addEventListener("click", () => {
     if (!navigator.geolocation) {
-      say(message, "此浏览器不支持定位，请在地图上点选位置。", "error");
+      say(message, _("This browser cannot tell your location; click the place on the map."), "error");
       return;
     }
-    say(message, "正在获取您的位置…", "ok");
+    say(message, _("Finding your location…"), "ok");
     navigator.geolocation.getCurrentPosition(
       (position) => {
         const { latitude, longitude } = position.coords; // WGS84
-        setPoint(latitude, longitude, "我的位置");
+        setPoint(latitude, longitude, _("My location"));
         map.setView([latitude, longitude], Math.max(map.getZoom(), 17));
         message.hidden = true;
       },
-      (error) => say(message, `无法获取位置（${error.message || error.code}），请在地图上点选。`, "error"),
+      (error) => say(message, _("Your location is not available (%(reason)s); click the place on the map.", { reason: error.message || error.code }), "error"),
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
     );
   });
@@ -61,11 +61,12 @@
   }
 
   function photoProblem(file) {
-    if (!photoType(file)) return `“${file.name}”不是 JPEG、PNG 或 WebP 图片`;
+    if (!photoType(file)) return _("“%(name)s” is not a JPEG, PNG or WebP picture", { name: file.name });
     if (file.size > maxPhotoBytes) {
-      return `“${file.name}”有 ${(file.size / 1048576).toFixed(1)} MB，超过每张 ${form.dataset.maxPhotoMb} MB 的限制`;
+      return _("“%(name)s” is %(size)s MB, over the limit of %(max)s MB a photo",
+               { name: file.name, size: (file.size / 1048576).toFixed(1), max: form.dataset.maxPhotoMb });
     }
-    if (file.size === 0) return `“${file.name}”是空文件`;
+    if (file.size === 0) return _("“%(name)s” is empty", { name: file.name });
     return null;
   }
 
@@ -73,14 +74,19 @@
     const list = $("photo-list");
     list.replaceChildren();
     photos.forEach((file, index) => {
-      const remove = el("button", { type: "button", class: "link", "aria-label": `移除 ${file.name}`, text: "移除" });
+      const remove = el("button", { type: "button", class: "link", "aria-label": _("Remove %(name)s", { name: file.name }), text: _("Remove") });
       remove.addEventListener("click", () => {
         photos.splice(index, 1);
         showPhotos();
       });
-      list.append(el("li", {}, el("span", { text: `${file.name}（${Math.ceil(file.size / 1024)} KB）` }), remove));
+      list.append(el("li", {}, el("span", { text: _("%(name)s (%(kb)s KB)", { name: file.name, kb: Math.ceil(file.size / 1024) }) }), remove));
     });
     $("photo-count").textContent = `${photos.length} / ${maxPhotos}`;
+  }
+
+  /** Several problems in one sentence, separated the way the language does it. */
+  function listed(items) {
+    return items.reduce((first, next) => _("%(first)s; %(next)s", { first, next }));
   }
 
   const picker = form.elements.photos;
@@ -89,23 +95,23 @@
     for (const file of picker.files) {
       const problem = photoProblem(file);
       if (problem) problems.push(problem);
-      else if (photos.length >= maxPhotos) problems.push(`最多 ${maxPhotos} 张照片，“${file.name}”未添加`);
+      else if (photos.length >= maxPhotos) problems.push(_("At most %(max)s photos; “%(name)s” was not added", { max: maxPhotos, name: file.name }));
       else photos.push(file);
     }
     picker.value = ""; // the same file may be chosen again after removing it
     showPhotos();
-    if (problems.length) say(message, `照片未添加：${problems.join("；")}。`, "error");
+    if (problems.length) say(message, _("Photos not added: %(problems)s.", { problems: listed(problems) }), "error");
     else message.hidden = true;
   });
 
   // --- sending ------------------------------------------------------------------------------
 
   function check() {
-    if (form.dataset.point !== "set") return "请先在地图上点选位置，或使用我的位置。";
-    if (!form.elements.category.value) return "请选择事件类别。";
-    if (!form.elements.description.value.trim()) return "请填写事件描述。";
+    if (form.dataset.point !== "set") return _("Click the place on the map, or use my location, first.");
+    if (!form.elements.category.value) return _("Choose the incident category.");
+    if (!form.elements.description.value.trim()) return _("Describe the incident.");
     const total = photos.reduce((sum, f) => sum + f.size, 0);
-    if (total > maxUploadBytes) return `照片合计超过 ${form.dataset.maxUploadMb} MB，请减少照片。`;
+    if (total > maxUploadBytes) return _("The photos add up to more than %(mb)s MB; remove some.", { mb: form.dataset.maxUploadMb });
     return null;
   }
 
@@ -140,7 +146,7 @@
     submit.disabled = true;
     progress.hidden = false;
     progress.value = 0;
-    say(message, "正在上传…", "ok");
+    say(message, _("Uploading…"), "ok");
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.dataset.endpoint);
     xhr.setRequestHeader("X-CSRFToken", form.dataset.csrf);
@@ -152,18 +158,18 @@
       if (xhr.status === 201) {
         progress.value = 100;
         const answer = JSON.parse(xhr.responseText);
-        say(message, "已提交，正在打开…", "ok");
+        say(message, _("Sent; opening…"), "ok");
         window.location.assign(answer.page_url || `/incidents/${answer.id}`);
         return;
       }
       submit.disabled = false;
       progress.hidden = true;
-      say(message, `未能提交。${failed(xhr)}`, "error");
+      say(message, _("Not sent. %(reason)s", { reason: failed(xhr) }), "error");
     });
     xhr.addEventListener("error", () => {
       submit.disabled = false;
       progress.hidden = true;
-      say(message, "网络连接失败，请检查网络后重试。", "error");
+      say(message, _("The network connection failed; check it and try again."), "error");
     });
     xhr.send(body());
   });

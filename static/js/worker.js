@@ -17,7 +17,7 @@
 
   const grids = L.geoJSON(data.grids, {
     style: () => GRID_STYLE,
-    onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name}（${f.properties.code}）`),
+    onEachFeature: (f, layer) => layer.bindTooltip(area(f.properties)),
     interactive: false,
   }).addTo(map);
   if (grids.getLayers().length) map.fitBounds(grids.getBounds(), { padding: [8, 8] });
@@ -37,6 +37,9 @@
 
   const incidents = L.layerGroup().addTo(map);
 
+  // Status names in the page's language (the API's status_name is Chinese).
+  const statusName = (item) => (data.statuses && data.statuses[item.status]) || item.status_name;
+
   function byDeadline(a, b) {
     if (!a.deadline_at) return 1;
     if (!b.deadline_at) return -1;
@@ -55,16 +58,16 @@
       list.append(el("li", { class: `state-${state}`, "data-id": String(item.id), "data-state": state },
         el("a", { href: `/incidents/${item.id}`, class: "row-link" },
           el("strong", { text: label }),
-          el("span", { class: "status", text: item.status_name }),
-          el("span", { class: "deadline", text: `期限 ${shanghai(item.deadline_at)}（${STATE[state] || "—"}）` }),
+          el("span", { class: "status", text: statusName(item) }),
+          el("span", { class: "deadline", text: _("Deadline %(time)s (%(state)s)", { time: shanghai(item.deadline_at), state: STATE[state] || "—" }) }),
           item.address ? el("span", { class: "muted", text: item.address }) : null)));
       L.circleMarker([item.lat, item.lon], {
         radius: 9, color: "#fff", weight: 2, fillColor: COLOURS[state] || "#757575", fillOpacity: 1,
         className: `incident-marker state-${state}`,
-      }).bindPopup(`<a href="/incidents/${item.id}">${escapeHtml(label)}</a><br>${escapeHtml(item.status_name)}`)
+      }).bindPopup(`<a href="/incidents/${item.id}">${escapeHtml(label)}</a><br>${escapeHtml(statusName(item))}`)
         .addTo(incidents);
     }
-    if (!items.length) list.append(el("li", { class: "muted", text: "没有待办事件。" }));
+    if (!items.length) list.append(el("li", { class: "muted", text: _("No incident to handle.") }));
     root.dataset.queue = String(items.length);
   }
 
@@ -88,7 +91,7 @@
   const resultBox = $("locate-result");
 
   function area(a) {
-    return a ? `${a.name}（${a.code}）` : "—";
+    return a ? _("%(name)s (%(code)s)", { name: a.name, code: a.code }) : "—";
   }
 
   function showLocation(loc, heading) {
@@ -96,11 +99,11 @@
     L.circleMarker([loc.lat, loc.lon], { radius: 8, color: "#0d47a1", weight: 3, fillOpacity: 0.2 })
       .addTo(pin);
     const rows = [
-      ["网格", loc.grid ? area(loc.grid) : "不在任何网格内"],
-      ["社区", area(loc.community)],
-      ["街道", area(loc.street)],
-      ["负责网格员", loc.workers.map((w) => w.name).join("、") || "暂无"],
-      ["坐标（WGS84）", `${loc.lon.toFixed(6)}, ${loc.lat.toFixed(6)}`],
+      [_("Grid"), loc.grid ? area(loc.grid) : _("Not in any grid")],
+      [_("Community"), area(loc.community)],
+      [_("Street"), area(loc.street)],
+      [_("Responsible grid worker"), loc.workers.map((w) => w.name).join(_(", ")) || _("None yet")],
+      [_("Coordinates (WGS84)"), `${loc.lon.toFixed(6)}, ${loc.lat.toFixed(6)}`],
     ];
     const list = el("dl", { class: "pairs" });
     for (const [k, v] of rows) list.append(el("dt", { text: k }), el("dd", { text: v }));
@@ -108,9 +111,9 @@
     if (loc.candidates && loc.candidates.length) {
       const near = el("ul", { class: "candidates" });
       for (const c of loc.candidates) {
-        near.append(el("li", { text: `${c.grid.name}（${c.grid.code}）${c.distance_m.toFixed(0)} 米` }));
+        near.append(el("li", { text: _("%(name)s (%(code)s) %(m)s m", { name: c.grid.name, code: c.grid.code, m: c.distance_m.toFixed(0) }) }));
       }
-      resultBox.append(el("p", { class: "warn", text: "靠近网格边界（30 米内），候选网格：" }), near);
+      resultBox.append(el("p", { class: "warn", text: _("Near a grid boundary (within 30 m); candidate grids:") }), near);
     }
     resultBox.hidden = false;
     resultBox.dataset.grid = loc.grid ? loc.grid.code : "";
@@ -134,12 +137,12 @@
   }
 
   map.on("click", (e) =>
-    locate(e.latlng.lng.toFixed(7), e.latlng.lat.toFixed(7), "wgs84", "地图点选位置"));
+    locate(e.latlng.lng.toFixed(7), e.latlng.lat.toFixed(7), "wgs84", _("Point clicked on the map")));
 
   $("coord-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const f = e.target.elements;
-    locate(f.lon.value.trim(), f.lat.value.trim(), f.crs.value, "输入的坐标");
+    locate(f.lon.value.trim(), f.lat.value.trim(), f.crs.value, _("Coordinates typed in"));
   });
 
   $("address-form").addEventListener("submit", async (e) => {
@@ -148,11 +151,11 @@
     results.replaceChildren();
     try {
       const page = await api("GET", `/api/v1/locate/address?${new URLSearchParams({ q: e.target.elements.q.value.trim() })}`);
-      if (!page.items.length) results.append(el("li", { class: "muted", text: "没有找到该地址。" }));
+      if (!page.items.length) results.append(el("li", { class: "muted", text: _("No such address found.") }));
       for (const item of page.items) {
         const button = el("button", { type: "button", class: "row-link" },
           el("strong", { text: item.address }),
-          el("span", { class: "muted", text: item.grid_name ? `${item.grid_name} · ${item.workers.join("、") || "暂无网格员"}` : "不在任何网格内" }));
+          el("span", { class: "muted", text: item.grid_name ? `${item.grid_name} · ${item.workers.join(_(", ")) || _("No grid worker yet")}` : _("Not in any grid") }));
         button.addEventListener("click", () =>
           locate(item.lon.toFixed(7), item.lat.toFixed(7), "wgs84", item.address));
         results.append(el("li", {}, button));

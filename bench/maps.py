@@ -153,14 +153,19 @@ class Weigher:
         self.tiles = 0
         self.html_seconds = 0.0
 
-    def on_response(self, response) -> None:
-        if not response.url.startswith(self.base):
+    def on_finished(self, request) -> None:
+        """Counted once the body has arrived: on ``response`` (headers only) a fetch()'s
+        body and sizes still read empty."""
+        if not request.url.startswith(self.base):
             return
+        response = request.response()
         try:
-            size = len(response.body())
-        except Exception:  # fetch() bodies are not kept: the size the browser received
-            size = response.request.sizes()["responseBodySize"]
-        if "/tiles/" in response.url:
+            size = len(response.body()) if response else 0
+        except Exception:  # fetch() bodies are not always kept
+            size = 0
+        if not size:  # the size the browser received
+            size = request.sizes()["responseBodySize"]
+        if "/tiles/" in request.url:
             self.tile_bytes += size
             self.tiles += 1
         else:
@@ -174,7 +179,7 @@ def render_coverage(browser, base: str) -> tuple[float, Weigher]:
         page = context.new_page()
         log_in(page, base)
         weigher = Weigher(base)
-        page.on("response", weigher.on_response)
+        page.on("requestfinished", weigher.on_finished)
         started = time.perf_counter()
         page.goto(f"{base}/map/coverage", wait_until="commit")
         weigher.html_seconds = time.perf_counter() - started
@@ -230,7 +235,7 @@ def render_baseline(browser, base: str, html: str, grids: int) -> tuple[float, W
         page.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
         weigher = Weigher(base)
         weigher.page_bytes += len(html.encode())
-        page.on("response", weigher.on_response)
+        page.on("requestfinished", weigher.on_finished)
         started = time.perf_counter()
         page.goto(url, wait_until="commit", timeout=300_000)
         page.wait_for_function(

@@ -89,7 +89,7 @@ def sum_up(grids: list[dict], hierarchy: list[dict], level: str) -> list[dict]:
 
 
 def coverage_map_data(session: Session, scope: Scope) -> CoverageMapData:
-    grids = tiles_store.unit_figures(session, "grid", scope.grid_ids)
+    grids = tiles_store.grid_figures(session, scope.grid_ids)
     hierarchy = tiles_store.grid_hierarchy(session, scope.grid_ids)
     units = {
         "street": sum_up(grids, hierarchy, "street"),

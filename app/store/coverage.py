@@ -133,6 +133,19 @@ def live_areas_under(session: Session, root_code: str | None) -> list:
 
 
 def uncovered_household_count(session: Session, root_code: str | None) -> int:
+    """Households in no grid, in the area ``root_code`` (or anywhere)."""
+    if root_code is None:
+        # A household has at most one assignment (the key) and an assignment always has its
+        # household (the foreign key cascades): two index-only counts, no anti-join.
+        return (
+            session.scalar(
+                text(
+                    "SELECT (SELECT count(*) FROM households)"
+                    " - (SELECT count(*) FROM household_grid)"
+                )
+            )
+            or 0
+        )
     region = (
         ""
         if root_code is None

@@ -43,14 +43,7 @@ _UNIT_FIGURES = """
               WHERE wg.grid_id = gu.grid_id AND u.active) AS workers
       FROM grid_units gu {households_join}
     ),
-    grid_vulnerable AS (
-      -- driven from the (few) vulnerable households inside the units' extent
-      SELECT hg.grid_id, count(*) AS vulnerable
-      FROM households h JOIN household_grid hg ON hg.household_id = h.id
-      WHERE h.tags && CAST(:vulnerable_tags AS varchar[])
-        AND h.geom && (SELECT ST_Extent(geom) FROM units)::geometry
-      GROUP BY hg.grid_id
-    ),
+{vulnerable}
     unit_workers AS (
       SELECT gu.unit_id, count(DISTINCT wg.user_id) AS workers
       FROM grid_units gu
@@ -69,6 +62,37 @@ _UNIT_FIGURES = """
       GROUP BY s.unit_id
     )
 """
+# Vulnerable households per grid of the units' extent, two ways. From the tags index: the
+# vulnerable households are few (one in 16 in the benchmark), the households of a wide
+# extent many, and the point index would read every one of them to test its tags.
+_VULNERABLE_FROM_TAGS = """
+    vulnerable_households AS MATERIALIZED (
+      SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM households
+      WHERE tags && CAST(:vulnerable_tags AS varchar[])
+    ),
+    units_extent AS (
+      SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
+      FROM (SELECT ST_Extent(geom) AS e FROM units) x
+    ),
+    grid_vulnerable AS (
+      SELECT hg.grid_id, count(*) AS vulnerable
+      FROM vulnerable_households h CROSS JOIN units_extent x
+      JOIN household_grid hg ON hg.household_id = h.id
+      WHERE h.lon BETWEEN x.west AND x.east AND h.lat BETWEEN x.south AND x.north
+      GROUP BY hg.grid_id
+    ),
+"""
+# From the point index: a few streets' worth of households, cheaper than every vulnerable one.
+_VULNERABLE_FROM_POINTS = """
+    grid_vulnerable AS (
+      SELECT hg.grid_id, count(*) AS vulnerable
+      FROM households h JOIN household_grid hg ON hg.household_id = h.id
+      WHERE h.tags && CAST(:vulnerable_tags AS varchar[])
+        AND h.geom && (SELECT ST_Extent(geom) FROM units)::geometry
+      GROUP BY hg.grid_id
+    ),"""
+# Grid tiles from this zoom cover few enough households to test each one's tags.
+VULNERABLE_FROM_POINTS_ZOOM = 15
 # Households per grid: one index probe per grid (index-only once the table is vacuumed).
 # A grouped count over every assignment, joined in, is re-run per row when the planner
 # misjudges how many grids a unit holds (seconds for a street).
@@ -129,7 +153,12 @@ def area_tile(
     """
     level = AREA_LEVELS[layer]
     households, households_join = _HOUSEHOLDS_PROBED
-    unit_figures = _UNIT_FIGURES.format(households=households, households_join=households_join)
+    small = level == "grid" and z >= VULNERABLE_FROM_POINTS_ZOOM
+    unit_figures = _UNIT_FIGURES.format(
+        households=households,
+        households_join=households_join,
+        vulnerable=_VULNERABLE_FROM_POINTS if small else _VULNERABLE_FROM_TAGS,
+    )
     sql = f"""
         WITH {_ENVELOPE},
         units AS (
@@ -258,26 +287,45 @@ def _degrees_per_pixel(z: int) -> float:
     return 360.0 / (256 * 2**z)
 
 
-def unit_figures(session: Session, level: str, grid_ids: frozenset[int] | None) -> list[dict]:
-    """The figures of every live unit of a level (the tiles' properties, without geometry),
-    for the table beside the map and the classes of its legend; ordered by code."""
-    households, households_join = _HOUSEHOLDS_PROBED
-    unit_figures = _UNIT_FIGURES.format(households=households, households_join=households_join)
-    sql = f"""
-        WITH units AS (
-          SELECT a.id, a.code, a.name, a.geom FROM areas a
-          WHERE a.level = :level AND a.valid_to IS NULL
-        ),
-        grid_units AS ({_GRID_UNITS[level]} {_scope_sql(grid_ids, GRID_COLUMN[level])}),
-        {unit_figures}
-        SELECT u.id, u.code, u.name, f.grids, f.households, f.workers,
-               CASE WHEN f.workers > 0
-                    THEN round(f.households::numeric / f.workers, 1)::float END
-                 AS households_per_worker,
-               f.vulnerable, f.grids_without_worker
-        FROM units u JOIN unit_figures f ON f.unit_id = u.id ORDER BY u.code
+def grid_figures(session: Session, grid_ids: frozenset[int] | None) -> list[dict]:
+    """The figures of every live grid in scope (the grid tiles' properties, without
+    geometry), for the table beside the map and the classes of its legend; ordered by code.
+
+    Vulnerable households and workers are counted once for all grids (the vulnerable ones
+    from the tags index), not once per grid.
     """
-    params = {"level": level, "vulnerable_tags": list(VULNERABLE_TAGS)}
+    sql = f"""
+        WITH vulnerable AS (
+          SELECT hg.grid_id, count(*) AS vulnerable
+          FROM households h JOIN household_grid hg ON hg.household_id = h.id
+          WHERE h.tags && CAST(:vulnerable_tags AS varchar[])
+            {_scope_sql(grid_ids, "hg.grid_id")}
+          GROUP BY hg.grid_id
+        ),
+        workers AS (
+          SELECT wg.grid_id, count(*) AS workers
+          FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
+          WHERE true {_scope_sql(grid_ids, "wg.grid_id")}
+          GROUP BY wg.grid_id
+        )
+        SELECT g.id, g.code, g.name, 1 AS grids, n.households::int AS households,
+               COALESCE(w.workers, 0)::int AS workers,
+               CASE WHEN w.workers > 0
+                    THEN round(n.households::numeric / w.workers, 1)::float END
+                 AS households_per_worker,
+               COALESCE(v.vulnerable, 0)::int AS vulnerable,
+               (w.workers IS NULL)::int AS grids_without_worker
+        FROM areas g
+        -- households: an index-only count per grid beats one hash over every assignment
+        CROSS JOIN LATERAL (
+          SELECT count(*) AS households FROM household_grid hg WHERE hg.grid_id = g.id
+        ) n
+        LEFT JOIN vulnerable v ON v.grid_id = g.id
+        LEFT JOIN workers w ON w.grid_id = g.id
+        WHERE g.level = 'grid' AND g.valid_to IS NULL {_scope_sql(grid_ids, "g.id")}
+        ORDER BY g.code
+    """
+    params: dict = {"vulnerable_tags": list(VULNERABLE_TAGS)}
     if grid_ids is not None:
         params["grid_ids"] = list(grid_ids)
     session.execute(text("SET LOCAL jit = off"))
@@ -291,12 +339,15 @@ def grid_hierarchy(session: Session, grid_ids: frozenset[int] | None) -> list[di
         SELECT g.id AS grid_id,
                c.id AS community_id, c.code AS community_code, c.name AS community_name,
                s.id AS street_id, s.code AS street_code, s.name AS street_name,
-               COALESCE((SELECT array_agg(wg.user_id) FROM worker_grids wg
-                         JOIN users u ON u.id = wg.user_id AND u.active
-                         WHERE wg.grid_id = g.id), '{{}}') AS worker_ids
+               COALESCE(w.worker_ids, '{{}}') AS worker_ids
         FROM areas g
         JOIN areas c ON c.id = g.parent_id
         JOIN areas s ON s.id = c.parent_id
+        LEFT JOIN (
+          SELECT wg.grid_id, array_agg(wg.user_id) AS worker_ids
+          FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
+          GROUP BY wg.grid_id
+        ) w ON w.grid_id = g.id
         WHERE g.level = 'grid' AND g.valid_to IS NULL {_scope_sql(grid_ids, "g.id")}
     """
     params = {} if grid_ids is None else {"grid_ids": list(grid_ids)}

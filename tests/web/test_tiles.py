@@ -102,6 +102,15 @@ def test_grid_tile_carries_each_grids_figures(world, client):
     assert_no_personal_data(response.data)
 
 
+def test_grid_tiles_count_vulnerable_households_at_every_zoom(world, client):
+    login(client, "leader")
+    nw_code = world.grids["NW"].code
+    for z in (11, 12, 14, 15, 16):
+        grids = by_code(features(get_tile(client, "grids", *tile_of(*CENTRES["NW"], z)), "grids"))
+        assert (grids[nw_code]["households"], grids[nw_code]["vulnerable"]) == (3, 1), z
+        assert all(g["vulnerable"] == 0 for code, g in grids.items() if code != nw_code), z
+
+
 def test_community_and_street_tiles_sum_their_grids(world, client):
     login(client, "leader")
     (community,) = features(get_tile(client, "communities", *WHOLE), "communities")

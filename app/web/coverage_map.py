@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from branca.element import MacroElement, Template
 from flask import url_for
+from flask_babel import gettext as _
 from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen
 
+from app.i18n import N_
 from app.services.coverage_map import LEVELS, CoverageMapData
 from app.web.folium_kit import Legend, MapParts, classify, new_map, render
 
@@ -21,20 +23,21 @@ NO_WORKER = "#7b3294"
 UNCOVERED = "#111111"
 DENSITY = "#2c7fb8"
 VULNERABLE = "#d7301f"
-LEVEL_NAMES = {"street": "街道", "community": "社区", "grid": "网格"}
+# Names are English message ids, translated where shown.
+LEVEL_NAMES = {"street": N_("Streets"), "community": N_("Communities"), "grid": N_("Grids")}
 LEVEL_LAYERS = {"street": "streets", "community": "communities", "grid": "grids"}
 INITIAL_LEVEL = "grid"
-LEGEND_TITLE = "每名网格员服务住户数"
+LEGEND_TITLE = N_("Households per grid worker")
 # Popup rows: (property, label)
 FIGURES = [
-    ("code", "编码"),
-    ("name", "名称"),
-    ("grids", "网格数"),
-    ("households", "住户数"),
-    ("workers", "网格员"),
-    ("households_per_worker", "人均住户"),
-    ("vulnerable", "困难群体户"),
-    ("grids_without_worker", "无网格员网格"),
+    ("code", N_("Code")),
+    ("name", N_("Name")),
+    ("grids", N_("Number of grids")),
+    ("households", N_("Number of households")),
+    ("workers", N_("Grid workers")),
+    ("households_per_worker", N_("Households for each worker")),
+    ("vulnerable", N_("Households in vulnerable groups")),
+    ("grids_without_worker", N_("Grids without a worker")),
 ]
 VECTORGRID_JS = "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js"
 
@@ -83,23 +86,23 @@ def coverage_map(data: CoverageMapData) -> MapParts:
         .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"),
         "level": INITIAL_LEVEL,
         "levels": [
-            {"level": level, "layer": LEVEL_LAYERS[level], "name": LEVEL_NAMES[level]}
+            {"level": level, "layer": LEVEL_LAYERS[level], "name": _(LEVEL_NAMES[level])}
             for level in LEVELS
         ],
         "classes": classes,
-        "figures": FIGURES,
+        "figures": [(key, _(label)) for key, label in FIGURES],
         "colors": {
             "noWorker": NO_WORKER,
             "uncovered": UNCOVERED,
             "density": DENSITY,
             "vulnerable": VULNERABLE,
         },
-        "legendTitle": LEGEND_TITLE,
+        "legendTitle": _(LEGEND_TITLE),
     }
     CoverageLayers(settings, url_for("static", filename="js/coverage.js")).add_to(m)
     initial = classes[INITIAL_LEVEL]
-    Legend(LEGEND_TITLE, legend_entries(initial["colors"], initial["labels"])).add_to(m)
-    Fullscreen(title="全屏", title_cancel="退出全屏").add_to(m)
+    Legend(_(LEGEND_TITLE), legend_entries(initial["colors"], initial["labels"])).add_to(m)
+    Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     return render(m)
 
 
@@ -108,8 +111,10 @@ def legend_entries(colors: list[str], labels: list[str]) -> list[tuple[str, str]
         (f"background:{color}; border:1px solid #555", label)
         for color, label in zip(colors, labels)
     ]
-    entries.append((f"border:3px dashed {NO_WORKER}", "无网格员"))
-    entries.append((f"background:{UNCOVERED}; border-radius:50%", "未入格住户"))
-    entries.append((f"background:{DENSITY}; border-radius:50%; opacity:.6", "住户密度"))
-    entries.append((f"background:{VULNERABLE}; border-radius:50%", "困难群体户"))
+    entries.append((f"border:3px dashed {NO_WORKER}", _("No grid worker")))
+    entries.append((f"background:{UNCOVERED}; border-radius:50%", _("Households in no grid")))
+    entries.append((f"background:{DENSITY}; border-radius:50%; opacity:.6", _("Household density")))
+    entries.append(
+        (f"background:{VULNERABLE}; border-radius:50%", _("Households in vulnerable groups"))
+    )
     return entries

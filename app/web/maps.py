@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import gettext as _
 
 from app.auth import current_scope
 from app.extensions import db
@@ -16,9 +17,9 @@ def coverage_map_page():
     data = coverage_map_data(db.session, current_scope())
     return render_template(
         "coverage_map.html",
-        title="网格覆盖",
+        title=_("Grid coverage"),
         parts=coverage_map(data),
         data=data,
-        levels=list(LEVEL_NAMES.items()),
+        levels=[(level, _(name)) for level, name in LEVEL_NAMES.items()],
         initial_level=INITIAL_LEVEL,
     )

@@ -93,7 +93,7 @@
     const control = L.control({ position: "topright" });
     control.onAdd = function () {
       const box = L.DomUtil.create("form", "leaflet-bar coverage-levels");
-      box.setAttribute("aria-label", "层级");
+      box.setAttribute("aria-label", _("Level"));
       box.innerHTML = settings.levels
         .map(
           (l) =>
@@ -195,7 +195,15 @@
     setLevel(settings.level);
     levelControl(settings, setLevel).addTo(map);
     L.control
-      .layers(null, { "住户密度": density, "困难群体户密度": vulnerable, "未入格住户": uncovered }, { collapsed: false })
+      .layers(
+        null,
+        {
+          [_("Household density")]: density,
+          [_("Density of vulnerable households")]: vulnerable,
+          [_("Households in no grid")]: uncovered,
+        },
+        { collapsed: false }
+      )
       .addTo(map);
     document.querySelectorAll("[data-coverage-table]").forEach(sortable);
     document.querySelectorAll("[data-coverage-level]").forEach((button) =>

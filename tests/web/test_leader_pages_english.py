@@ -273,3 +273,19 @@ def test_the_door_knock_list_follows_the_language(client, world):
     assert rows[0] == ("Grid worker", "Grid code", "Grid name", "Address", "Head of household", "Phone", "Members", "Key groups")  # fmt: skip
     assert [r[0] for r in rows[1:]] == ["(no grid worker)"] * 2
     assert [r[7] for r in rows[1:]] == ["elderly living alone"] * 2
+
+
+def test_the_coverage_map_speaks_english(client, session, world):
+    login(client, "leader")
+    assert "每名网格员服务住户数" in get_page(client, "/map/coverage")
+    in_english(client)
+    html = get_page(client, "/map/coverage")
+    for words in (
+        "Households per grid worker",
+        "4 grids, 2 households, 4 grids without a worker.",
+        "Households for each worker",
+        "Households in vulnerable groups",
+        '"name": "Streets"',
+    ):
+        assert words in html
+    assert chinese_in_own_text(html, data_names(session)) == []

@@ -11,6 +11,7 @@ import numpy as np
 from branca.element import MacroElement, Template
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from folium.plugins import GeoMan
 from markupsafe import Markup
 
 from app.web.assets import self_host
@@ -36,6 +37,24 @@ def new_map(bounds: tuple[float, float, float, float] | None, **kwargs) -> foliu
     if bounds:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
+
+
+def polygon_drawing(m: folium.Map) -> None:
+    """GeoMan's tools for drawing polygons and rectangles, and nothing else: the page's own
+    buttons do the editing, so the map offers no tool that would bypass them."""
+    GeoMan(
+        position="topleft",
+        drawMarker=False,
+        drawCircleMarker=False,
+        drawCircle=False,
+        drawText=False,
+        drawPolyline=False,
+        editMode=False,
+        dragMode=False,
+        cutPolygon=False,
+        removalMode=False,
+        rotateMode=False,
+    ).add_to(m)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import folium
 from flask import render_template
 from flask_babel import gettext as _
-from folium.plugins import Fullscreen, GeoMan
+from folium.plugins import Fullscreen
 
 from app.auth import roles_required
 from app.extensions import db
@@ -17,7 +17,7 @@ from app.i18n import N_
 from app.models.hazards import HAZARD_CLASSES
 from app.services.hazards import MAX_BUFFER_M, SEVERITY_COLORS, HazardMapData, hazard_map_data
 from app.web import bp
-from app.web.folium_kit import Legend, MapParts, new_map, render
+from app.web.folium_kit import Legend, MapParts, new_map, polygon_drawing, render
 
 # The page's names for classes and severities, English message ids translated when shown
 # (the API's features carry Chinese labels as data).
@@ -82,19 +82,7 @@ def hazard_map(features: list[dict], bounds) -> tuple[MapParts, str]:
     ]
     Legend(_("Hazard severity"), entries).add_to(m)
     # Drawing a new zone only; its attributes are asked for beside the map.
-    GeoMan(
-        position="topleft",
-        drawMarker=False,
-        drawCircleMarker=False,
-        drawCircle=False,
-        drawText=False,
-        drawPolyline=False,
-        editMode=False,
-        dragMode=False,
-        cutPolygon=False,
-        removalMode=False,
-        rotateMode=False,
-    ).add_to(m)
+    polygon_drawing(m)
     Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return render(m), m.get_name()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask_babel import gettext as _
-from folium.plugins import Fullscreen, GeoMan
+from folium.plugins import Fullscreen
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Area
 from app.web import bp
-from app.web.folium_kit import new_map, render
+from app.web.folium_kit import new_map, polygon_drawing, render
 
 
 def _communities() -> list[Area]:
@@ -37,19 +37,7 @@ def planner():
     bounds = to_shape(community.geom).bounds if community else None
     m = new_map(bounds)
     # Drawing tools only: editing, splitting and merging go through the side panel's buttons.
-    GeoMan(
-        position="topleft",
-        drawMarker=False,
-        drawCircleMarker=False,
-        drawCircle=False,
-        drawText=False,
-        drawPolyline=False,
-        editMode=False,
-        dragMode=False,
-        cutPolygon=False,
-        removalMode=False,
-        rotateMode=False,
-    ).add_to(m)
+    polygon_drawing(m)
     Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     return render_template(
         "planner.html",

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import folium
-import mapclassify
 import numpy as np
 from branca.element import MacroElement, Template
 from flask import current_app, url_for
@@ -15,6 +13,7 @@ from folium.plugins import GeoMan
 from markupsafe import Markup
 
 from app.web.assets import self_host
+from geo.classify import fisher_jenks
 
 # ColorBrewer YlOrRd, light to dark.
 MAX_JENKS = 500
@@ -76,7 +75,8 @@ class Classes:
 
 
 def classify(values: list[float], k: int = 5) -> Classes:
-    """Fisher-Jenks natural breaks (fewer classes when there are fewer distinct values).
+    """Fisher-Jenks natural breaks, the classing of ``mapclassify.FisherJenks`` (fewer
+    classes when there are fewer distinct values).
 
     Fisher-Jenks is quadratic, so above ``MAX_JENKS`` values it runs on evenly spaced
     quantiles of the sorted values: deterministic, and the breaks barely move.
@@ -90,9 +90,7 @@ def classify(values: list[float], k: int = 5) -> Classes:
     sample = np.asarray(values, dtype=float)
     if len(sample) > MAX_JENKS:
         sample = np.quantile(sample, np.linspace(0, 1, MAX_JENKS))
-    with warnings.catch_warnings():  # mapclassify suggests numba; the sample is small
-        warnings.simplefilter("ignore", UserWarning)
-        bins = [float(b) for b in mapclassify.FisherJenks(sample, k=k).bins]
+    bins = fisher_jenks(sample, k)
     colors = SEQUENTIAL[-k:] if k < len(SEQUENTIAL) else SEQUENTIAL
     return Classes(bins, colors)
 

@@ -30,7 +30,8 @@ def test_database_url() -> str:
 
 
 def reset_schema(url: str) -> None:
-    """Drop every table of ours so the migrations build the schema from nothing."""
+    """Drop every table and function of ours so the migrations build the schema from
+    nothing (the extensions' functions stay)."""
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = conn.scalars(
@@ -41,6 +42,16 @@ def reset_schema(url: str) -> None:
         ).all()
         for table in tables:
             conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+        functions = conn.scalars(
+            text(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
+                "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid "
+                "AND d.deptype = 'e')"
+            )
+        ).all()
+        for function in functions:
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {function} CASCADE"))
     engine.dispose()
 
 

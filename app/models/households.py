@@ -68,6 +68,22 @@ class HouseholdGrid(Base):
     valid_from: Mapped[datetime]
 
 
+class GridCounts(Base):
+    """Households and vulnerable households per grid, for the maps and their tables.
+
+    Written only by the database: triggers on ``household_grid`` and ``households`` recount
+    the grids a statement touched (migration 0004), so no code path can leave them stale.
+    """
+
+    __tablename__ = "grid_counts"
+
+    grid_id: Mapped[int] = mapped_column(
+        ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True
+    )
+    households: Mapped[int] = mapped_column(server_default="0")
+    vulnerable: Mapped[int] = mapped_column(server_default="0")
+
+
 class HouseholdGridHistory(Base):
     """A closed period during which a household belonged to a grid."""
 

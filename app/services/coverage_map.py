@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from app.errors import BadRequest, NotFound
@@ -14,6 +15,24 @@ from app.store.scope import Scope
 LEVELS = ("street", "community", "grid")
 # Beyond this many grids the table lists the busiest grids only (the map shows them all).
 MAX_GRID_ROWS = 300
+# Beyond this many grids (more than a few streets' worth) the map opens on the communities:
+# at the zoom that shows them all, grids are a few pixels wide. One click shows the grids.
+GRID_LEVEL_MAX_GRIDS = 2000
+
+
+def choose_level(requested: str | None, grid_count: int) -> str:
+    """The level the map opens on: the one asked for (``?level=``), else by the scope's size."""
+    if requested is None or requested == "":
+        return "grid" if grid_count <= GRID_LEVEL_MAX_GRIDS else "community"
+    if requested not in LEVELS:
+        raise BadRequest(
+            _(
+                "Unknown level: %(level)s; expected street, community or grid.",
+                level=repr(requested[:40]),
+            ),
+            details={"field": "level"},
+        )
+    return requested
 
 
 @dataclass(frozen=True)
@@ -52,50 +71,8 @@ class CoverageMapData:
         )[:MAX_GRID_ROWS]
 
 
-def sum_up(grids: list[dict], hierarchy: list[dict], level: str) -> list[dict]:
-    """The figures of the communities or streets, summed from their grids' figures (the
-    same figures as the tiles: workers counted once per unit)."""
-    parent = {row["grid_id"]: row for row in hierarchy}
-    units: dict[int, dict] = {}
-    workers: dict[int, set[int]] = {}
-    for grid in grids:
-        up = parent.get(grid["id"])
-        if up is None:
-            continue
-        unit_id = up[f"{level}_id"]
-        unit = units.setdefault(
-            unit_id,
-            {
-                "id": unit_id,
-                "code": up[f"{level}_code"],
-                "name": up[f"{level}_name"],
-                "grids": 0,
-                "households": 0,
-                "vulnerable": 0,
-                "grids_without_worker": 0,
-            },
-        )
-        unit["grids"] += 1
-        unit["households"] += grid["households"]
-        unit["vulnerable"] += grid["vulnerable"]
-        unit["grids_without_worker"] += grid["workers"] == 0
-        workers.setdefault(unit_id, set()).update(up["worker_ids"])
-    for unit_id, unit in units.items():
-        unit["workers"] = len(workers[unit_id])
-        unit["households_per_worker"] = (
-            round(unit["households"] / unit["workers"], 1) if unit["workers"] else None
-        )
-    return sorted(units.values(), key=lambda unit: unit["code"])
-
-
 def coverage_map_data(session: Session, scope: Scope) -> CoverageMapData:
-    grids = tiles_store.grid_figures(session, scope.grid_ids)
-    hierarchy = tiles_store.grid_hierarchy(session, scope.grid_ids)
-    units = {
-        "street": sum_up(grids, hierarchy, "street"),
-        "community": sum_up(grids, hierarchy, "community"),
-        "grid": grids,
-    }
+    units = {level: tiles_store.unit_figures(session, level, scope.grid_ids) for level in LEVELS}
     if scope.restricted:
         # Uncovered households are, by definition, outside any restricted user's grids.
         total = 0

@@ -78,11 +78,12 @@ REBUILD_ABOVE = 0.05
 
 @dataclass(frozen=True)
 class _TableSchema:
-    """NOT NULLs, constraints and indexes of a table, as the migrations made them."""
+    """NOT NULLs, constraints, indexes and triggers of a table, as the migrations made them."""
 
     not_null: tuple[str, ...]
     constraints: tuple[tuple[str, str], ...]  # (name, definition), primary key first
     indexes: tuple[str, ...]  # CREATE INDEX statements of indexes no constraint owns
+    triggers: tuple[str, ...]  # CREATE TRIGGER statements (not the foreign keys' own)
 
     @classmethod
     def read(cls, session: Session, table: str) -> _TableSchema:
@@ -110,10 +111,18 @@ class _TableSchema:
             ),
             params,
         ).all()
-        return cls(tuple(not_null), tuple(map(tuple, constraints)), tuple(indexes))
+        triggers = session.scalars(
+            text(
+                "SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+                "WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal ORDER BY tgname"
+            ),
+            params,
+        ).all()
+        return cls(tuple(not_null), tuple(map(tuple, constraints)), tuple(indexes), tuple(triggers))
 
     def restore(self, session: Session, table: str) -> None:
-        """Keys in one ALTER TABLE (one scan), foreign keys NOT VALID, then the indexes.
+        """Keys in one ALTER TABLE (one scan), foreign keys NOT VALID, then the indexes
+        and the triggers.
 
         The foreign keys need no validation scan: every row was just read from households
         and areas under the lock taken first.  They are enforced for every later write, and
@@ -128,7 +137,7 @@ class _TableSchema:
             session.execute(
                 text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition} NOT VALID')
             )
-        for definition in self.indexes:
+        for definition in self.indexes + self.triggers:
             session.execute(text(definition))
 
 
@@ -206,6 +215,8 @@ def assign_everything(session: Session, now: datetime) -> AssignmentResult:
         session.execute(text("DROP TABLE household_grid"))
         session.execute(text(f"ALTER TABLE {replacement} RENAME TO household_grid"))
         schema.restore(session, "household_grid")
+        # The rebuilt table was written without the triggers that keep grid_counts.
+        session.execute(text("SELECT recount_grid_counts(NULL)"))
     candidates = session.scalar(text("SELECT count(*) FROM households"))
     return AssignmentResult(
         candidates=candidates,

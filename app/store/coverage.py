@@ -136,12 +136,12 @@ def uncovered_household_count(session: Session, root_code: str | None) -> int:
     """Households in no grid, in the area ``root_code`` (or anywhere)."""
     if root_code is None:
         # A household has at most one assignment (the key) and an assignment always has its
-        # household (the foreign key cascades): two index-only counts, no anti-join.
+        # household (the foreign key cascades); grid_counts sums the assignments per grid.
         return (
             session.scalar(
                 text(
                     "SELECT (SELECT count(*) FROM households)"
-                    " - (SELECT count(*) FROM household_grid)"
+                    " - (SELECT COALESCE(sum(households), 0) FROM grid_counts)"
                 )
             )
             or 0

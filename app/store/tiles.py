@@ -34,16 +34,16 @@ _ENVELOPE = """
 
 # Per unit (a grid, community or street): its grids in scope, households, vulnerable
 # households and active workers. The caller defines ``units`` and ``grid_units``
-# (unit_id, grid_id). Per-grid counts are index probes; the planner cannot tell how few
-# grids a tile holds and would otherwise scan every assignment.
+# (unit_id, grid_id). Households come from ``grid_counts`` (kept by the database), workers
+# are counted live (a few per grid).
 _UNIT_FIGURES = """
     grid_stats AS (
-      SELECT gu.unit_id, gu.grid_id, {households} AS households,
+      SELECT gu.unit_id, gu.grid_id,
+             COALESCE(gc.households, 0) AS households, COALESCE(gc.vulnerable, 0) AS vulnerable,
              (SELECT count(*) FROM worker_grids wg JOIN users u ON u.id = wg.user_id
               WHERE wg.grid_id = gu.grid_id AND u.active) AS workers
-      FROM grid_units gu {households_join}
+      FROM grid_units gu LEFT JOIN grid_counts gc ON gc.grid_id = gu.grid_id
     ),
-{vulnerable}
     unit_workers AS (
       SELECT gu.unit_id, count(DISTINCT wg.user_id) AS workers
       FROM grid_units gu
@@ -53,54 +53,14 @@ _UNIT_FIGURES = """
     ),
     unit_figures AS (
       SELECT s.unit_id, count(*)::int AS grids, sum(s.households)::int AS households,
-             COALESCE(sum(v.vulnerable), 0)::int AS vulnerable,
+             sum(s.vulnerable)::int AS vulnerable,
              COALESCE(max(w.workers), 0)::int AS workers,
              (count(*) FILTER (WHERE s.workers = 0))::int AS grids_without_worker
       FROM grid_stats s
-      LEFT JOIN grid_vulnerable v ON v.grid_id = s.grid_id
       LEFT JOIN unit_workers w ON w.unit_id = s.unit_id
       GROUP BY s.unit_id
     )
 """
-# Vulnerable households per grid of the units' extent, two ways. From the tags index: the
-# vulnerable households are few (one in 16 in the benchmark), the households of a wide
-# extent many, and the point index would read every one of them to test its tags.
-_VULNERABLE_FROM_TAGS = """
-    vulnerable_households AS MATERIALIZED (
-      SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM households
-      WHERE tags && CAST(:vulnerable_tags AS varchar[])
-    ),
-    units_extent AS (
-      SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
-      FROM (SELECT ST_Extent(geom) AS e FROM units) x
-    ),
-    grid_vulnerable AS (
-      SELECT hg.grid_id, count(*) AS vulnerable
-      FROM vulnerable_households h CROSS JOIN units_extent x
-      JOIN household_grid hg ON hg.household_id = h.id
-      WHERE h.lon BETWEEN x.west AND x.east AND h.lat BETWEEN x.south AND x.north
-      GROUP BY hg.grid_id
-    ),
-"""
-# From the point index: a few streets' worth of households, cheaper than every vulnerable one.
-_VULNERABLE_FROM_POINTS = """
-    grid_vulnerable AS (
-      SELECT hg.grid_id, count(*) AS vulnerable
-      FROM households h JOIN household_grid hg ON hg.household_id = h.id
-      WHERE h.tags && CAST(:vulnerable_tags AS varchar[])
-        AND h.geom && (SELECT ST_Extent(geom) FROM units)::geometry
-      GROUP BY hg.grid_id
-    ),"""
-# Grid tiles from this zoom cover few enough households to test each one's tags.
-VULNERABLE_FROM_POINTS_ZOOM = 15
-# Households per grid: one index probe per grid (index-only once the table is vacuumed).
-# A grouped count over every assignment, joined in, is re-run per row when the planner
-# misjudges how many grids a unit holds (seconds for a street).
-_HOUSEHOLDS_PROBED = (
-    "(SELECT count(*) FROM household_grid hg WHERE hg.grid_id = gu.grid_id)",
-    "",
-)
-
 
 GRID_COLUMN = {"grid": "u.id", "community": "g.id", "street": "g.id"}
 # From each unit down to its grids, without recursion (so the planner has real estimates).
@@ -152,13 +112,6 @@ def area_tile(
     holding one of its grids, and figures summed over its grids only.
     """
     level = AREA_LEVELS[layer]
-    households, households_join = _HOUSEHOLDS_PROBED
-    small = level == "grid" and z >= VULNERABLE_FROM_POINTS_ZOOM
-    unit_figures = _UNIT_FIGURES.format(
-        households=households,
-        households_join=households_join,
-        vulnerable=_VULNERABLE_FROM_POINTS if small else _VULNERABLE_FROM_TAGS,
-    )
     sql = f"""
         WITH {_ENVELOPE},
         units AS (
@@ -166,7 +119,7 @@ def area_tile(
           WHERE a.level = :level AND a.valid_to IS NULL AND a.geom && e.geo
         ),
         grid_units AS ({_GRID_UNITS[level]} {_scope_sql(grid_ids, GRID_COLUMN[level])}),
-        {unit_figures},
+        {_UNIT_FIGURES},
         features AS (
           SELECT u.id, u.code, u.name, f.grids, f.households, f.workers,
                  CASE WHEN f.workers > 0
@@ -287,68 +240,26 @@ def _degrees_per_pixel(z: int) -> float:
     return 360.0 / (256 * 2**z)
 
 
-def grid_figures(session: Session, grid_ids: frozenset[int] | None) -> list[dict]:
-    """The figures of every live grid in scope (the grid tiles' properties, without
-    geometry), for the table beside the map and the classes of its legend; ordered by code.
-
-    Vulnerable households and workers are counted once for all grids (the vulnerable ones
-    from the tags index), not once per grid.
-    """
+def unit_figures(session: Session, level: str, grid_ids: frozenset[int] | None) -> list[dict]:
+    """The figures of every live street, community or grid holding grids in scope (the area
+    tiles' properties, summed the same way, without geometry), for the table beside the map
+    and the classes of its legend; ordered by code."""
     sql = f"""
-        WITH vulnerable AS (
-          SELECT hg.grid_id, count(*) AS vulnerable
-          FROM households h JOIN household_grid hg ON hg.household_id = h.id
-          WHERE h.tags && CAST(:vulnerable_tags AS varchar[])
-            {_scope_sql(grid_ids, "hg.grid_id")}
-          GROUP BY hg.grid_id
+        WITH units AS (
+          SELECT a.id, a.code, a.name FROM areas a WHERE a.level = :level AND a.valid_to IS NULL
         ),
-        workers AS (
-          SELECT wg.grid_id, count(*) AS workers
-          FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
-          WHERE true {_scope_sql(grid_ids, "wg.grid_id")}
-          GROUP BY wg.grid_id
-        )
-        SELECT g.id, g.code, g.name, 1 AS grids, n.households::int AS households,
-               COALESCE(w.workers, 0)::int AS workers,
-               CASE WHEN w.workers > 0
-                    THEN round(n.households::numeric / w.workers, 1)::float END
+        grid_units AS ({_GRID_UNITS[level]} {_scope_sql(grid_ids, GRID_COLUMN[level])}),
+        {_UNIT_FIGURES}
+        SELECT u.id, u.code, u.name, f.grids, f.households, f.workers,
+               CASE WHEN f.workers > 0
+                    THEN round(f.households::numeric / f.workers, 1)::float END
                  AS households_per_worker,
-               COALESCE(v.vulnerable, 0)::int AS vulnerable,
-               (w.workers IS NULL)::int AS grids_without_worker
-        FROM areas g
-        -- households: an index-only count per grid beats one hash over every assignment
-        CROSS JOIN LATERAL (
-          SELECT count(*) AS households FROM household_grid hg WHERE hg.grid_id = g.id
-        ) n
-        LEFT JOIN vulnerable v ON v.grid_id = g.id
-        LEFT JOIN workers w ON w.grid_id = g.id
-        WHERE g.level = 'grid' AND g.valid_to IS NULL {_scope_sql(grid_ids, "g.id")}
-        ORDER BY g.code
+               f.vulnerable, f.grids_without_worker
+        FROM units u JOIN unit_figures f ON f.unit_id = u.id
+        ORDER BY u.code
     """
-    params: dict = {"vulnerable_tags": list(VULNERABLE_TAGS)}
+    params: dict = {"level": level}
     if grid_ids is not None:
         params["grid_ids"] = list(grid_ids)
-    session.execute(text("SET LOCAL jit = off"))
-    return [dict(row._mapping) for row in session.execute(text(sql), params)]
-
-
-def grid_hierarchy(session: Session, grid_ids: frozenset[int] | None) -> list[dict]:
-    """Per live grid in scope: its community and street (id, code, name) and the ids of its
-    active workers, to sum the grid figures up the hierarchy."""
-    sql = f"""
-        SELECT g.id AS grid_id,
-               c.id AS community_id, c.code AS community_code, c.name AS community_name,
-               s.id AS street_id, s.code AS street_code, s.name AS street_name,
-               COALESCE(w.worker_ids, '{{}}') AS worker_ids
-        FROM areas g
-        JOIN areas c ON c.id = g.parent_id
-        JOIN areas s ON s.id = c.parent_id
-        LEFT JOIN (
-          SELECT wg.grid_id, array_agg(wg.user_id) AS worker_ids
-          FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
-          GROUP BY wg.grid_id
-        ) w ON w.grid_id = g.id
-        WHERE g.level = 'grid' AND g.valid_to IS NULL {_scope_sql(grid_ids, "g.id")}
-    """
-    params = {} if grid_ids is None else {"grid_ids": list(grid_ids)}
-    return [dict(row._mapping) for row in session.execute(text(sql), params)]
+    session.execute(text("SET LOCAL jit = off"))  # 10,000 rows: compiling costs more than it saves
+    return [dict(row) for row in session.execute(text(sql), params).mappings().all()]

@@ -26,7 +26,6 @@ VULNERABLE = "#d7301f"
 # Names are English message ids, translated where shown.
 LEVEL_NAMES = {"street": N_("Streets"), "community": N_("Communities"), "grid": N_("Grids")}
 LEVEL_LAYERS = {"street": "streets", "community": "communities", "grid": "grids"}
-INITIAL_LEVEL = "grid"
 LEGEND_TITLE = N_("Households per grid worker")
 # Popup rows: (property, label)
 FIGURES = [
@@ -77,14 +76,15 @@ def level_classes(data: CoverageMapData) -> dict[str, dict]:
     return result
 
 
-def coverage_map(data: CoverageMapData) -> MapParts:
+def coverage_map(data: CoverageMapData, level: str) -> MapParts:
+    """The map opening on ``level`` (street, community or grid)."""
     m = new_map(data.bounds)
     classes = level_classes(data)
     settings = {
         "tiles": url_for("tiles.tile", layer="LAYER", z=0, x=0, y=0)
         .replace("LAYER", "{layer}")
         .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"),
-        "level": INITIAL_LEVEL,
+        "level": level,
         "levels": [
             {"level": level, "layer": LEVEL_LAYERS[level], "name": _(LEVEL_NAMES[level])}
             for level in LEVELS
@@ -100,7 +100,7 @@ def coverage_map(data: CoverageMapData) -> MapParts:
         "legendTitle": _(LEGEND_TITLE),
     }
     CoverageLayers(settings, url_for("static", filename="js/coverage.js")).add_to(m)
-    initial = classes[INITIAL_LEVEL]
+    initial = classes[level]
     Legend(_(LEGEND_TITLE), legend_entries(initial["colors"], initial["labels"])).add_to(m)
     Fullscreen(title=_("Full screen"), title_cancel=_("Leave full screen")).add_to(m)
     return render(m)

@@ -192,8 +192,16 @@
     markLoaded(map, "density", density);
     markLoaded(map, "uncovered", uncovered);
 
+    // A level the leader picks stays in the address, for reloads and shared links.
+    function pickLevel(level) {
+      setLevel(level);
+      const url = new URL(window.location.href);
+      url.searchParams.set("level", level);
+      window.history.replaceState(null, "", url);
+    }
+
     setLevel(settings.level);
-    levelControl(settings, setLevel).addTo(map);
+    levelControl(settings, pickLevel).addTo(map);
     L.control
       .layers(
         null,
@@ -211,7 +219,7 @@
         const level = button.getAttribute("data-coverage-level");
         const radio = frame.querySelector(`input[name="coverage-level"][value="${level}"]`);
         if (radio) radio.checked = true;
-        setLevel(level);
+        pickLevel(level);
       })
     );
   };

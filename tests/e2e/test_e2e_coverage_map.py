@@ -159,6 +159,12 @@ def test_the_level_switch_shows_communities_and_their_figures(world, open_page):
     )
     assert rows["人均住户"] == "6"
     page.screenshot(path=screenshot_path("coverage-map-communities-phone.png"))
+    # the address keeps the level: a reload opens on the communities again
+    assert page.url.endswith("/map/coverage?level=community")
+    page.reload()
+    wait_for_units(page, "community")
+    expect(page.locator(".coverage-levels input[value=community]")).to_be_checked()
+    expect(page.locator('table[data-coverage-table="community"]')).to_be_visible()
     assert watch.problems() == []
 
 

@@ -145,6 +145,44 @@ def test_the_coverage_map_carries_no_personal_data(client, world):
     assert occurs("张三", json.dumps({"n": "张三"}))
 
 
+def coverage_settings(html: str) -> dict:
+    return json.loads(re.search(r"window\.wanggeCoverage\([^,]+, (\{.*?\})\);", html).group(1))
+
+
+def shown_table(html: str) -> str:
+    shown = re.findall(r'<table data-coverage-table="(\w+)" >', html)
+    assert len(shown) == 1, shown
+    return shown[0]
+
+
+@pytest.mark.parametrize("level", ["street", "community", "grid"])
+def test_the_coverage_map_opens_on_the_level_asked_for(client, world, level):
+    login(client, "leader")
+    html = page(client, f"/map/coverage?level={level}")
+    assert coverage_settings(html)["level"] == level
+    assert shown_table(html) == level
+
+
+def test_a_small_scope_opens_on_its_grids_and_a_large_one_on_its_communities(
+    client, world, monkeypatch
+):
+    login(client, "leader")
+    assert coverage_settings(page(client, "/map/coverage"))["level"] == "grid"
+    monkeypatch.setattr("app.services.coverage_map.GRID_LEVEL_MAX_GRIDS", 3)  # the world has 4
+    html = page(client, "/map/coverage")
+    assert coverage_settings(html)["level"] == "community"
+    assert shown_table(html) == "community"
+    # the legend shows the communities' classes: one community, one class
+    assert coverage_settings(html)["classes"]["community"]["labels"] == ["2"]
+
+
+def test_an_unknown_level_is_refused_with_the_reason(client, world):
+    login(client, "leader")
+    response = client.get("/map/coverage?level=town")
+    assert response.status_code == 400
+    assert "未知的层级：&#39;town&#39;" in response.get_data(as_text=True)
+
+
 def test_a_workers_coverage_map_shows_only_their_grids(client, world):
     login(client, "wang")
     html = page(client, "/map/coverage")

@@ -35,7 +35,10 @@ QUERY = {
     "until": ("string", "Up to and including this day (YYYY-MM-DD)."),
     "order": ("string", "newest (default) or deadline."),
     "q": ("string", "Text to search for."),
-    "class": ("string", "Hazard class: flood, landslide, earthquake, fire, security, construction."),
+    "class": (
+        "string",
+        "Hazard class: flood, landslide, earthquake, fire, security, construction.",
+    ),
     "severity": ("integer", "Severity 1 (IV, blue) to 4 (I, red)."),
     "retired": ("boolean", "Include retired hazards."),
     "area": ("string", "Code of the area to check (default: everything)."),

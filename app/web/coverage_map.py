@@ -17,7 +17,7 @@ from folium.plugins import Fullscreen
 
 from app.i18n import N_
 from app.services.coverage_map import LEVELS, CoverageMapData
-from app.web.folium_kit import Legend, MapParts, classify, new_map, render
+from app.web.folium_kit import Legend, MapParts, classify, new_map, render, without_marker_assets
 
 NO_WORKER = "#7b3294"
 UNCOVERED = "#111111"
@@ -79,6 +79,7 @@ def level_classes(data: CoverageMapData) -> dict[str, dict]:
 def coverage_map(data: CoverageMapData, level: str) -> MapParts:
     """The map opening on ``level`` (street, community or grid)."""
     m = new_map(data.bounds)
+    without_marker_assets(m)
     classes = level_classes(data)
     settings = {
         "tiles": url_for("tiles.tile", layer="LAYER", z=0, x=0, y=0)

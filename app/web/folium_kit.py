@@ -38,6 +38,13 @@ def new_map(bounds: tuple[float, float, float, float] | None, **kwargs) -> foliu
     return m
 
 
+def without_marker_assets(m: folium.Map) -> None:
+    """Load Leaflet alone: jQuery, Bootstrap and the icon fonts (480 KB) serve Folium's
+    markers and icons, which a map of areas and vector tiles does not draw."""
+    m.default_js = [(name, url) for name, url in m.default_js if name == "leaflet"]
+    m.default_css = [(name, url) for name, url in m.default_css if name == "leaflet_css"]
+
+
 def polygon_drawing(m: folium.Map) -> None:
     """GeoMan's tools for drawing polygons and rectangles, and nothing else: the page's own
     buttons do the editing, so the map offers no tool that would bypass them."""

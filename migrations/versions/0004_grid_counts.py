@@ -27,20 +27,25 @@ AS $$ SELECT ARRAY['elderly_alone', 'disabled', 'low_income', 'left_behind_child
 """
 
 # Recount the given live or retired grids (every grid for NULL); grids deleted meanwhile are
-# skipped (their row went with them).
+# skipped (their row went with them). Planned per call: one generic plan cannot serve both
+# two grids (index probes) and every grid (one hash join over the million assignments).
 RECOUNT_FUNCTION = """
-CREATE FUNCTION recount_grid_counts(grid_ids integer[]) RETURNS void LANGUAGE sql AS $$
-  INSERT INTO grid_counts (grid_id, households, vulnerable)
-  SELECT g.id, count(hg.household_id),
-         count(hg.household_id) FILTER (WHERE h.tags && wangge_vulnerable_tags())
-  FROM areas g
-  LEFT JOIN household_grid hg ON hg.grid_id = g.id
-  LEFT JOIN households h ON h.id = hg.household_id
-  WHERE g.level = 'grid' AND (grid_ids IS NULL OR g.id = ANY(grid_ids))
-  GROUP BY g.id
-  ON CONFLICT (grid_id) DO UPDATE
-    SET households = EXCLUDED.households, vulnerable = EXCLUDED.vulnerable
-$$
+CREATE FUNCTION recount_grid_counts(grid_ids integer[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format($sql$
+    INSERT INTO grid_counts (grid_id, households, vulnerable)
+    SELECT g.id, count(hg.household_id),
+           count(hg.household_id) FILTER (WHERE h.tags && wangge_vulnerable_tags())
+    FROM areas g
+    LEFT JOIN household_grid hg ON hg.grid_id = g.id
+    LEFT JOIN households h ON h.id = hg.household_id
+    WHERE g.level = 'grid' %s
+    GROUP BY g.id
+    ON CONFLICT (grid_id) DO UPDATE
+      SET households = EXCLUDED.households, vulnerable = EXCLUDED.vulnerable
+  $sql$, CASE WHEN grid_ids IS NULL THEN '' ELSE 'AND g.id = ANY($1)' END)
+  USING grid_ids;
+END $$
 """
 
 # One function per transition-table shape: statement triggers see every changed row at once.

@@ -54,14 +54,3 @@ def fisher_jenks(values, k: int) -> list[float]:
         bounds.append(float(data[begin - 1]))
         end = begin
     return bounds[::-1]
-
-
-def within_squares(values, bounds: list[float]) -> float:
-    """Sum over the classes of the squared deviations from the class mean."""
-    data = np.asarray(values, dtype=float)
-    classes = np.searchsorted(np.asarray(bounds), data, side="left")
-    total = 0.0
-    for c in np.unique(classes):
-        part = data[classes == c]
-        total += float(((part - part.mean()) ** 2).sum())
-    return total

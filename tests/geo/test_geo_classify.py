@@ -10,7 +10,17 @@ import mapclassify
 import numpy as np
 import pytest
 
-from geo.classify import fisher_jenks, within_squares
+from geo.classify import fisher_jenks
+
+
+def within_squares(values, bounds: list[float]) -> float:
+    """Sum over the classes of the squared deviations from the class mean."""
+    data = np.asarray(values, dtype=float)
+    classes = np.searchsorted(np.asarray(bounds), data, side="left")
+    return sum(
+        float(((data[classes == c] - data[classes == c].mean()) ** 2).sum())
+        for c in np.unique(classes)
+    )
 
 
 def reference(values, k: int) -> list[float]:

@@ -93,11 +93,11 @@ def app(database_url, tmp_path_factory, suite_lock):
     return app
 
 
-@pytest.fixture
-def session(app):
-    """A session on one connection whose outer transaction is rolled back after the test.
+def rolled_back_session(app, scopefunc=None):
+    """Yield a session on one connection whose outer transaction is rolled back afterwards.
 
-    Service commits release savepoints inside it, so nothing a test writes survives.
+    A generator to drive by hand or to ``yield from``: service commits release savepoints
+    inside the outer transaction, so nothing a test writes survives.
     """
     with app.app_context():
         connection = db.engine.connect()
@@ -106,7 +106,7 @@ def session(app):
             bind=connection, class_=Session, join_transaction_mode="create_savepoint"
         )
         original = db.session
-        db.session = scoped_session(factory)
+        db.session = scoped_session(factory, scopefunc=scopefunc)
         try:
             yield db.session
         finally:
@@ -114,6 +114,12 @@ def session(app):
             db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def session(app):
+    """The test's session; everything it writes is rolled back after the test."""
+    yield from rolled_back_session(app)
 
 
 class FreshRequestClient(FlaskClient):

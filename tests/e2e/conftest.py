@@ -23,10 +23,9 @@ import shutil
 import threading
 
 import pytest
-from sqlalchemy.orm import scoped_session
 from werkzeug.serving import make_server
 
-from app.extensions import db
+from tests.conftest import rolled_back_session
 from tests.e2e.browser import PageWatch
 
 CHROMIUM = os.environ.get("WANGGE_CHROMIUM", "/usr/bin/chromium")
@@ -44,15 +43,16 @@ _SHARED = object()
 
 
 @pytest.fixture
-def session(session):
-    """The test's session, shared with the live server's thread (same Session, same connection)."""
-    shared = scoped_session(session.session_factory, scopefunc=lambda: _SHARED)
-    db.session = shared
-    try:
-        yield shared
-    finally:
-        shared.remove()
-        db.session = session
+def session(app, gate):
+    """The test's session, shared with the live server's thread (same Session, same connection).
+
+    It is rolled back only when the server is between requests: a request the browser sent
+    just before its context closed (an image, a tile) may still be running when the test ends.
+    """
+    shared = rolled_back_session(app, scopefunc=lambda: _SHARED)
+    yield next(shared)
+    with gate.lock:
+        next(shared, None)
 
 
 class OneRequestAtATime:
@@ -75,10 +75,15 @@ class OneRequestAtATime:
 
 
 @pytest.fixture(scope="session")
-def live_server(app):
+def gate(app):
+    return OneRequestAtATime(app)
+
+
+@pytest.fixture(scope="session")
+def live_server(app, gate):
     """The app on 127.0.0.1 at a free port, served from a background thread; yields its base URL."""
     assert app.config["WANGGE_TILES"] == "none", "browser tests must not need the Internet"
-    server = make_server("127.0.0.1", 0, OneRequestAtATime(app), threaded=True)
+    server = make_server("127.0.0.1", 0, gate, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

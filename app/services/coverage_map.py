@@ -72,7 +72,7 @@ class CoverageMapData:
 
 
 def coverage_map_data(session: Session, scope: Scope) -> CoverageMapData:
-    units = {level: tiles_store.unit_figures(session, level, scope.grid_ids) for level in LEVELS}
+    units = tiles_store.unit_figures(session, scope.grid_ids)
     if scope.restricted:
         # Uncovered households are, by definition, outside any restricted user's grids.
         total = 0

@@ -33,19 +33,18 @@ _ENVELOPE = """
 """
 
 # Per unit (a grid, community or street): its grids in scope, households, vulnerable
-# households and active workers. The caller defines ``units`` and ``grid_units``
-# (unit_id, grid_id). Households come from ``grid_counts`` (kept by the database), workers
-# are counted live (a few per grid).
+# households, active workers and grids without one. The caller defines ``grid_units``
+# (unit_id, grid_id), each pair once. Households come from ``grid_counts`` (kept by the
+# database); workers are counted live (a few per grid), with set-wide joins, not per grid.
 _UNIT_FIGURES = """
     grid_stats AS (
-      SELECT gu.unit_id, gu.grid_id,
-             COALESCE(gc.households, 0) AS households, COALESCE(gc.vulnerable, 0) AS vulnerable,
-             (SELECT count(*) FROM worker_grids wg JOIN users u ON u.id = wg.user_id
-              WHERE wg.grid_id = gu.grid_id AND u.active) AS workers
+      SELECT gu.unit_id, COALESCE(gc.households, 0) AS households,
+             COALESCE(gc.vulnerable, 0) AS vulnerable
       FROM grid_units gu LEFT JOIN grid_counts gc ON gc.grid_id = gu.grid_id
     ),
     unit_workers AS (
-      SELECT gu.unit_id, count(DISTINCT wg.user_id) AS workers
+      SELECT gu.unit_id, count(DISTINCT wg.user_id) AS workers,
+             count(DISTINCT wg.grid_id) AS staffed_grids
       FROM grid_units gu
       JOIN worker_grids wg ON wg.grid_id = gu.grid_id
       JOIN users u ON u.id = wg.user_id AND u.active
@@ -55,7 +54,7 @@ _UNIT_FIGURES = """
       SELECT s.unit_id, count(*)::int AS grids, sum(s.households)::int AS households,
              sum(s.vulnerable)::int AS vulnerable,
              COALESCE(max(w.workers), 0)::int AS workers,
-             (count(*) FILTER (WHERE s.workers = 0))::int AS grids_without_worker
+             (count(*) - COALESCE(max(w.staffed_grids), 0))::int AS grids_without_worker
       FROM grid_stats s
       LEFT JOIN unit_workers w ON w.unit_id = s.unit_id
       GROUP BY s.unit_id
@@ -120,7 +119,10 @@ def area_tile(
         ),
         grid_units AS ({_GRID_UNITS[level]} {_scope_sql(grid_ids, GRID_COLUMN[level])}),
         {_UNIT_FIGURES},
-        features AS (
+        -- MATERIALIZED: inlined, the geometry would be cut twice (for the filter below and
+        -- for the output). ST_Simplify keeps tiny polygons (true) and is several times
+        -- cheaper than ST_SimplifyPreserveTopology; ST_AsMVTGeom makes its output valid.
+        features AS MATERIALIZED (
           SELECT u.id, u.code, u.name, f.grids, f.households, f.workers,
                  CASE WHEN f.workers > 0
                       THEN round(f.households::numeric / f.workers, 1)::float END
@@ -128,8 +130,7 @@ def area_tile(
                  f.vulnerable, f.grids_without_worker,
                  ST_AsMVTGeom(
                    ST_Transform(
-                     CASE WHEN :z < 14
-                          THEN ST_SimplifyPreserveTopology(u.geom, :tolerance) ELSE u.geom END,
+                     CASE WHEN :z < 14 THEN ST_Simplify(u.geom, :tolerance, true) ELSE u.geom END,
                      3857),
                    e.merc, :extent, :buffer, true) AS geom
           FROM units u JOIN unit_figures f ON f.unit_id = u.id, envelope e
@@ -172,7 +173,7 @@ def household_tile(
     if z >= POINT_ZOOM:
         sql = f"""
             WITH {_ENVELOPE}, inside AS ({inside}),
-            features AS (
+            features AS MATERIALIZED (  -- cut once (see area_tile)
               SELECT 1 AS count, vulnerable, uncovered,
                      ST_AsMVTGeom(ST_Transform(geom, 3857), e.merc, :extent, :buffer, true)
                        AS geom
@@ -198,7 +199,7 @@ def household_tile(
                      sum(i.uncovered)::int AS uncovered
               FROM inside i, bounds b GROUP BY 1, 2
             ),
-            features AS (
+            features AS MATERIALIZED (
               SELECT c.count::int AS count, c.vulnerable, c.uncovered,
                      ST_AsMVTGeom(
                        ST_SetSRID(ST_MakePoint(b.x0 + (c.cx + 0.5) * b.cell,
@@ -240,17 +241,26 @@ def _degrees_per_pixel(z: int) -> float:
     return 360.0 / (256 * 2**z)
 
 
-def unit_figures(session: Session, level: str, grid_ids: frozenset[int] | None) -> list[dict]:
-    """The figures of every live street, community or grid holding grids in scope (the area
-    tiles' properties, summed the same way, without geometry), for the table beside the map
-    and the classes of its legend; ordered by code."""
+def unit_figures(session: Session, grid_ids: frozenset[int] | None) -> dict[str, list[dict]]:
+    """Level ('street', 'community', 'grid') -> the figures of every live unit of that level
+    holding grids in scope, ordered by code: the area tiles' properties, summed the same way,
+    without geometry, for the table beside the map and the classes of its legend.
+
+    One query for the three levels: their (unit, grid) pairs side by side feed one pass of
+    ``_UNIT_FIGURES`` (area ids are unique across levels).
+    """
+    grid_units = " UNION ALL ".join(
+        f"({_GRID_UNITS[level]} AND u.level = '{level}' {_scope_sql(grid_ids, GRID_COLUMN[level])})"
+        for level in AREA_LEVELS.values()
+    )
     sql = f"""
         WITH units AS (
-          SELECT a.id, a.code, a.name FROM areas a WHERE a.level = :level AND a.valid_to IS NULL
+          SELECT a.id, a.level, a.code, a.name FROM areas a
+          WHERE a.level IN ('street', 'community', 'grid') AND a.valid_to IS NULL
         ),
-        grid_units AS ({_GRID_UNITS[level]} {_scope_sql(grid_ids, GRID_COLUMN[level])}),
+        grid_units AS ({grid_units}),
         {_UNIT_FIGURES}
-        SELECT u.id, u.code, u.name, f.grids, f.households, f.workers,
+        SELECT u.level, u.id, u.code, u.name, f.grids, f.households, f.workers,
                CASE WHEN f.workers > 0
                     THEN round(f.households::numeric / f.workers, 1)::float END
                  AS households_per_worker,
@@ -258,8 +268,13 @@ def unit_figures(session: Session, level: str, grid_ids: frozenset[int] | None) 
         FROM units u JOIN unit_figures f ON f.unit_id = u.id
         ORDER BY u.code
     """
-    params: dict = {"level": level}
+    params: dict = {}
     if grid_ids is not None:
         params["grid_ids"] = list(grid_ids)
     session.execute(text("SET LOCAL jit = off"))  # 10,000 rows: compiling costs more than it saves
-    return [dict(row) for row in session.execute(text(sql), params).mappings().all()]
+    result = session.execute(text(sql), params)
+    names = list(result.keys())[1:]
+    by_level: dict[str, list[dict]] = {level: [] for level in AREA_LEVELS.values()}
+    for level, *values in result.all():  # fetched at once: 10,000 rows one by one cost 0.1 s
+        by_level[level].append(dict(zip(names, values)))
+    return by_level

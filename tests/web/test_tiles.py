@@ -3,6 +3,7 @@ bad addresses, login."""
 
 from __future__ import annotations
 
+import gzip
 import math
 import re
 
@@ -171,6 +172,25 @@ def test_an_empty_tile_is_204_and_tiles_are_privately_cached(world, client):
     etag = full.headers["ETag"]
     again = client.get("/tiles/grids/{}/{}/{}.pbf".format(*WHOLE), headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
+
+
+def test_tiles_are_gzipped_for_clients_that_accept_it(world, client):
+    login(client, "leader")
+    plain = get_tile(client, "grids", *WHOLE)
+    packed = client.get(
+        "/tiles/grids/{}/{}/{}.pbf".format(*WHOLE), headers={"Accept-Encoding": "gzip, br"}
+    )
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(plain.data)
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    again = client.get(
+        "/tiles/grids/{}/{}/{}.pbf".format(*WHOLE),
+        headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]},
+    )
+    assert again.status_code == 304
 
 
 def test_tiles_need_a_login(world, client):

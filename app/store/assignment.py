@@ -66,7 +66,8 @@ BULK_SETTINGS = (
 # (... OFFSET 0) fence, this plain join can be split among parallel workers, and CREATE TABLE
 # AS runs parallel plans where INSERT ... SELECT does not.
 FRESH_SELECT = """
-    SELECT DISTINCT ON (h.id) h.id AS household_id, g.id AS grid_id
+    SELECT DISTINCT ON (h.id) h.id AS household_id, g.id AS grid_id,
+           h.tags && wangge_vulnerable_tags() AS vulnerable
     FROM areas g
     JOIN households h ON ST_Intersects(ST_Multi(g.geom), h.geom)
     WHERE g.level = 'grid' AND g.valid_to IS NULL
@@ -157,23 +158,28 @@ def assign_everything(session: Session, now: datetime) -> AssignmentResult:
     was_empty = not session.scalar(text("SELECT EXISTS (SELECT FROM household_grid)"))
     schema = _TableSchema.read(session, "household_grid")
     session.execute(text("DROP TABLE IF EXISTS household_grid_next"))
+    # ``vulnerable`` rides along for the grid counts (see _count_grids_from_next); placed
+    # before the timestamp it fits in alignment padding and costs no space.
     assigned = session.execute(
         text(
             "CREATE TABLE household_grid_next AS SELECT f.household_id, f.grid_id, "
-            f"CAST(:now AS timestamptz) AS valid_from FROM ({FRESH_SELECT}) f"
+            "f.vulnerable, CAST(:now AS timestamptz) AS valid_from "
+            f"FROM ({FRESH_SELECT}) f"
         ),
         {"now": now},
     ).rowcount
     if was_empty:
+        _count_grids_from_next(session)
         moves = [
-            Move(None, r.code, r.n)
+            Move(None, r.code, r.households)
             for r in session.execute(
                 text(
-                    "SELECT a.code, m.n FROM (SELECT grid_id, count(*) AS n FROM household_grid_next "
-                    "GROUP BY grid_id) m JOIN areas a ON a.id = m.grid_id ORDER BY m.n DESC, a.code"
+                    "SELECT a.code, c.households FROM grid_counts c JOIN areas a ON a.id = c.grid_id "
+                    "WHERE c.households > 0 ORDER BY c.households DESC, a.code"
                 )
             )
         ]
+        session.execute(text("ALTER TABLE household_grid_next DROP COLUMN vulnerable"))
         replacement = "household_grid_next"
     else:
         session.execute(text("DROP TABLE IF EXISTS assignment_changes"))
@@ -209,14 +215,13 @@ def assign_everything(session: Session, now: datetime) -> AssignmentResult:
                     "ORDER BY n.household_id"
                 )
             )
+            _count_grids_from_next(session)
             session.execute(text("DROP TABLE household_grid_next"))
             replacement = "household_grid_final"
     if replacement:
         session.execute(text("DROP TABLE household_grid"))
         session.execute(text(f"ALTER TABLE {replacement} RENAME TO household_grid"))
         schema.restore(session, "household_grid")
-        # The rebuilt table was written without the triggers that keep grid_counts.
-        session.execute(text("SELECT recount_grid_counts(NULL)"))
     candidates = session.scalar(text("SELECT count(*) FROM households"))
     return AssignmentResult(
         candidates=candidates,
@@ -224,6 +229,30 @@ def assign_everything(session: Session, now: datetime) -> AssignmentResult:
         uncovered=candidates - assigned,
         moved=sum(m.households for m in moves),
         moves=moves,
+    )
+
+
+def _count_grids_from_next(session: Session) -> None:
+    """Households and vulnerable households per grid, from ``household_grid_next``.
+
+    A rebuilt ``household_grid`` is written without the triggers that keep ``grid_counts``.
+    Counting the new table's own rows (with the flag carried along) is a scan of a narrow
+    table; ``recount_grid_counts(NULL)`` would join a million households again.
+    """
+    session.execute(
+        text(
+            """
+        INSERT INTO grid_counts (grid_id, households, vulnerable)
+        SELECT g.id, COALESCE(n.households, 0), COALESCE(n.vulnerable, 0)
+        FROM areas g
+        LEFT JOIN (SELECT grid_id, count(*) AS households,
+                          count(*) FILTER (WHERE vulnerable) AS vulnerable
+                   FROM household_grid_next GROUP BY grid_id) n ON n.grid_id = g.id
+        WHERE g.level = 'grid'
+        ON CONFLICT (grid_id) DO UPDATE
+          SET households = EXCLUDED.households, vulnerable = EXCLUDED.vulnerable
+        """
+        )
     )
 
 

@@ -5,7 +5,7 @@ million households on every request. The triggers recount the grids a statement 
 (an index-only count of a few hundred rows each), so the counts are right whatever path
 wrote the households or their assignments: assignment, imports, tag edits, deletions.
 Bulk assignment swaps ``household_grid`` for a rebuilt table; it restores this table's
-triggers with its indexes and recounts every grid (``recount_grid_counts(NULL)``).
+triggers with its indexes and counts every grid from the rebuilt table itself.
 
 Revision ID: 0004
 Revises: 0003
@@ -20,9 +20,10 @@ branch_labels = None
 depends_on = None
 
 # The tags that make a household vulnerable: app.models.VULNERABLE_TAGS (a test checks that
-# the two agree).
+# the two agree). PARALLEL SAFE: a query calling an unmarked function never runs in
+# parallel, and bulk assignment calls this one.
 VULNERABLE_TAGS_FUNCTION = """
-CREATE FUNCTION wangge_vulnerable_tags() RETURNS varchar[] LANGUAGE sql IMMUTABLE
+CREATE FUNCTION wangge_vulnerable_tags() RETURNS varchar[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT ARRAY['elderly_alone', 'disabled', 'low_income', 'left_behind_child']::varchar[] $$
 """
 

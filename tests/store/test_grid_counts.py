@@ -53,8 +53,24 @@ def household_grid_triggers(session) -> set[str]:
     )
 
 
+def household_grid_columns(session) -> list[str]:
+    return session.scalars(
+        text(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'household_grid' ORDER BY ordinal_position"
+        )
+    ).all()
+
+
 def test_the_database_knows_the_same_vulnerable_tags_as_the_code(session):
     assert tuple(session.scalar(text("SELECT wangge_vulnerable_tags()"))) == VULNERABLE_TAGS
+    # parallel safe ('s'), or the bulk assignment that calls it would lose its parallel plan
+    assert (
+        session.scalar(
+            text("SELECT proparallel FROM pg_proc WHERE proname = 'wangge_vulnerable_tags'")
+        )
+        == "s"
+    )
 
 
 def test_bulk_assignment_from_empty_counts_every_grid_and_keeps_the_triggers(session):
@@ -65,6 +81,8 @@ def test_bulk_assignment_from_empty_counts_every_grid_and_keeps_the_triggers(ses
     add_households(session, [(X0 - 0.02, Y0 - 0.02)], tags=["disabled"])  # in no grid
     before = household_grid_triggers(session)
     assignment.assign_all(session)
+    # the flag the rebuild carried for counting is gone from the table
+    assert household_grid_columns(session) == ["household_id", "grid_id", "valid_from"]
     assert counts_of(session, world, "SW") == (4, 1)
     assert counts_of(session, world, "NE") == (2, 2)
     assert counts_of(session, world, "NW") == (0, 0)
@@ -99,6 +117,7 @@ def test_a_bulk_rebuild_of_a_full_table_recounts(session):
     assert counts_of(session, world, "SW") == (12, 5)
     assert kept(session) == from_scratch(session)
     assert len(household_grid_triggers(session)) == 3
+    assert household_grid_columns(session) == ["household_id", "grid_id", "valid_from"]
 
 
 def test_incremental_reassignment_moves_the_counts(session):

@@ -66,8 +66,7 @@ BULK_SETTINGS = (
 # (... OFFSET 0) fence, this plain join can be split among parallel workers, and CREATE TABLE
 # AS runs parallel plans where INSERT ... SELECT does not.
 FRESH_SELECT = """
-    SELECT DISTINCT ON (h.id) h.id AS household_id, g.id AS grid_id,
-           h.tags && wangge_vulnerable_tags() AS vulnerable
+    SELECT DISTINCT ON (h.id) h.id AS household_id, g.id AS grid_id
     FROM areas g
     JOIN households h ON ST_Intersects(ST_Multi(g.geom), h.geom)
     WHERE g.level = 'grid' AND g.valid_to IS NULL
@@ -158,13 +157,10 @@ def assign_everything(session: Session, now: datetime) -> AssignmentResult:
     was_empty = not session.scalar(text("SELECT EXISTS (SELECT FROM household_grid)"))
     schema = _TableSchema.read(session, "household_grid")
     session.execute(text("DROP TABLE IF EXISTS household_grid_next"))
-    # ``vulnerable`` rides along for the grid counts (see _count_grids_from_next); placed
-    # before the timestamp it fits in alignment padding and costs no space.
     assigned = session.execute(
         text(
             "CREATE TABLE household_grid_next AS SELECT f.household_id, f.grid_id, "
-            "f.vulnerable, CAST(:now AS timestamptz) AS valid_from "
-            f"FROM ({FRESH_SELECT}) f"
+            f"CAST(:now AS timestamptz) AS valid_from FROM ({FRESH_SELECT}) f"
         ),
         {"now": now},
     ).rowcount
@@ -179,7 +175,6 @@ def assign_everything(session: Session, now: datetime) -> AssignmentResult:
                 )
             )
         ]
-        session.execute(text("ALTER TABLE household_grid_next DROP COLUMN vulnerable"))
         replacement = "household_grid_next"
     else:
         session.execute(text("DROP TABLE IF EXISTS assignment_changes"))
@@ -236,18 +231,29 @@ def _count_grids_from_next(session: Session) -> None:
     """Households and vulnerable households per grid, from ``household_grid_next``.
 
     A rebuilt ``household_grid`` is written without the triggers that keep ``grid_counts``.
-    Counting the new table's own rows (with the flag carried along) is a scan of a narrow
-    table; ``recount_grid_counts(NULL)`` would join a million households again.
+    One parallel pass over the new (narrow) table, with the few vulnerable households found
+    through the tags' GIN index, instead of ``recount_grid_counts(NULL)`` joining a million
+    households again. (CREATE TABLE AS runs parallel plans, INSERT ... SELECT does not.)
     """
+    session.execute(text("DROP TABLE IF EXISTS fresh_counts"))
+    session.execute(
+        text(
+            """
+        CREATE TEMP TABLE fresh_counts ON COMMIT DROP AS
+        SELECT n.grid_id, count(*) AS households, count(v.id) AS vulnerable
+        FROM household_grid_next n
+        LEFT JOIN (SELECT id FROM households WHERE tags && wangge_vulnerable_tags()) v
+          ON v.id = n.household_id
+        GROUP BY n.grid_id
+        """
+        )
+    )
     session.execute(
         text(
             """
         INSERT INTO grid_counts (grid_id, households, vulnerable)
-        SELECT g.id, COALESCE(n.households, 0), COALESCE(n.vulnerable, 0)
-        FROM areas g
-        LEFT JOIN (SELECT grid_id, count(*) AS households,
-                          count(*) FILTER (WHERE vulnerable) AS vulnerable
-                   FROM household_grid_next GROUP BY grid_id) n ON n.grid_id = g.id
+        SELECT g.id, COALESCE(c.households, 0), COALESCE(c.vulnerable, 0)
+        FROM areas g LEFT JOIN fresh_counts c ON c.grid_id = g.id
         WHERE g.level = 'grid'
         ON CONFLICT (grid_id) DO UPDATE
           SET households = EXCLUDED.households, vulnerable = EXCLUDED.vulnerable

@@ -81,7 +81,7 @@ def test_bulk_assignment_from_empty_counts_every_grid_and_keeps_the_triggers(ses
     add_households(session, [(X0 - 0.02, Y0 - 0.02)], tags=["disabled"])  # in no grid
     before = household_grid_triggers(session)
     assignment.assign_all(session)
-    # the flag the rebuild carried for counting is gone from the table
+    # the rebuilt table has the columns the migrations made, in their order
     assert household_grid_columns(session) == ["household_id", "grid_id", "valid_from"]
     assert counts_of(session, world, "SW") == (4, 1)
     assert counts_of(session, world, "NE") == (2, 2)

@@ -26,11 +26,10 @@ def commit_if_read_only(exc: BaseException | None = None) -> bool:
         return False
     if session.new or session.dirty or session.deleted:
         return False  # a commit would flush them
-    connection = session.connection()
-    driver = connection.connection.driver_connection
+    driver = session.connection().connection.driver_connection  # psycopg's, for one check
     if driver.info.transaction_status != TransactionStatus.INTRANS:
         return False  # failed (INERROR) or not in a transaction at all
-    if connection.exec_driver_sql("SELECT txid_current_if_assigned()").scalar() is not None:
+    if driver.execute("SELECT txid_current_if_assigned()").fetchone()[0] is not None:
         return False  # it wrote something: leave it to the rollback
     session.commit()
     return True

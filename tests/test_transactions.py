@@ -1,4 +1,5 @@
-"""How requests end their transactions (app.transactions): a request that only read commits
+"""How requests begin and end their transactions (app.transactions): a view marked
+``@autocommit`` runs without a transaction; otherwise a request that only read commits
 (psycopg keeps its prepared statements), anything that wrote or failed is rolled back.
 
 These requests run outside the per-test rolled-back transaction (whose writes would make
@@ -15,6 +16,7 @@ from sqlalchemy.exc import ProgrammingError
 from app import create_app
 from app.errors import BadRequest
 from app.extensions import db
+from app.transactions import autocommit
 
 
 @pytest.fixture
@@ -47,6 +49,25 @@ def probe(app, database_url):
 
         db.session.add(User(username="never-stored", role="worker", display_name="x"))
         return {"ok": True}
+
+    def driver():
+        return db.session.connection().connection.driver_connection
+
+    @probe_app.get("/probe/autocommit")
+    @autocommit
+    def autocommitted():
+        n = db.session.scalar(text("SELECT count(*) FROM probe_writes"))
+        return {"autocommit": driver().autocommit, "n": n}
+
+    @probe_app.get("/probe/autocommit-write")
+    @autocommit
+    def autocommitted_write():
+        db.session.execute(text("INSERT INTO probe_writes VALUES (2)"))
+        raise BadRequest("refused after a statement that stands alone")
+
+    @probe_app.get("/probe/mode")
+    def mode():
+        return {"autocommit": driver().autocommit}
 
     endings: list[str] = []
     with probe_app.app_context():
@@ -96,3 +117,23 @@ def test_unflushed_changes_are_not_committed(probe):
     assert client.get("/probe/unflushed").get_json() == {"ok": True}
     assert "commit" not in endings  # (no statement ran: no connection to roll back either)
     assert count_rows("SELECT count(*) FROM users WHERE username = 'never-stored'") == 0
+
+
+def test_a_view_marked_autocommit_runs_without_a_transaction(probe):
+    client, endings, _ = probe
+    assert client.get("/probe/autocommit").get_json() == {"autocommit": True, "n": 0}
+    assert "commit" not in endings
+    # the pooled connection goes back to transactions for the next request
+    assert client.get("/probe/mode").get_json() == {"autocommit": False}
+
+
+def test_in_autocommit_each_statement_stands_alone(probe):
+    client, _, count_rows = probe
+    response = client.get("/probe/autocommit-write")
+    assert response.status_code == 400
+    # what the marker promises: a statement is kept at once, whatever the view does next
+    assert count_rows("SELECT count(*) FROM probe_writes") == 1
+
+
+def test_locate_is_marked_autocommit(app):
+    assert app.view_functions["api.locate_view"].autocommit is True

@@ -10,9 +10,11 @@ from app.api import bp
 from app.api.openapi import documented
 from app.extensions import db
 from app.services.locate import locate
+from app.transactions import autocommit
 
 
 @bp.get("/locate")
+@autocommit  # the token check and one statement
 @documented(query=("lon", "lat", "crs"))
 def locate_view():
     """The grid, community, street and workers for a point, and near-boundary candidates."""

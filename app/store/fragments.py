@@ -1,7 +1,8 @@
 """SQL fragments that several queries join: per-grid figures, written once."""
 
-# Join as ``LEFT JOIN (...) n ON n.grid_id = <grid>.id``: current households per grid.
-HOUSEHOLDS_PER_GRID = "SELECT grid_id, count(*) AS households FROM household_grid GROUP BY grid_id"
+# Join as ``LEFT JOIN (...) n ON n.grid_id = <grid>.id``: current households per grid, as the
+# database keeps them (grid_counts, migration 0004) rather than counted from every assignment.
+HOUSEHOLDS_PER_GRID = "SELECT grid_id, households FROM grid_counts"
 
 # Join as ``LEFT JOIN (...) w ON w.grid_id = <grid>.id``: active workers' names per grid.
 WORKERS_PER_GRID = """

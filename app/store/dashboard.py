@@ -8,6 +8,7 @@ and aggregates in PostgreSQL: one query for a whole dashboard table (its total r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -94,6 +95,23 @@ def categories(session: Session) -> list[dict]:
     return [r._asdict() for r in rows]
 
 
+def _listed_areas(
+    incident_column: str, listed: Callable[[str], str], every_area: bool
+) -> tuple[str, str]:
+    """(condition on the incidents, condition on their groups by area ``key``) that keep the
+    incidents of the listed areas; ``listed(expr)`` says that ``expr`` is a listed area.
+
+    The top of the dashboard (``every_area``) lists every area of its level: one pass over the
+    period's incidents, grouped, then the groups of listed areas kept (0.2 s at 356,000
+    incidents, where probing the index for each of 280 grids took 0.65 s). A drill-down lists
+    a few areas: their incidents are found through the index. The groups must be a
+    materialized CTE, or the planner pushes the second condition down into the scan.
+    """
+    if every_area:
+        return f"{incident_column} IS NOT NULL", listed("key")
+    return listed(incident_column), "true"
+
+
 def level_table(
     session: Session,
     level: str,
@@ -119,6 +137,9 @@ def level_table(
     }
     scope_grids = "" if incidents.grid_ids is None else "AND g.id = ANY(:grid_ids)"
     parent_sql = "" if parent_id is None else "AND a.parent_id = :parent_id"
+    incident_areas, listed_groups = _listed_areas(
+        incident_column, lambda expr: f"{expr} IN (SELECT id FROM rows)", parent_id is None
+    )
     sql = f"""
         WITH grids AS (
           SELECT g.id AS grid_id, {grid_key} AS key
@@ -146,7 +167,7 @@ def level_table(
         ),
         -- Grouped by status too, so that the scan of incidents runs no status test per row;
         -- the statuses are classed below, on a few rows per area.
-        per_status AS (
+        per_status AS MATERIALIZED (
           SELECT {incident_column} AS key, i.status, count(*) AS n,
             count(*) FILTER (WHERE i.closed_at <= i.deadline_at) AS on_time,
             -- date_part gives float8 (extract gives numeric, several times slower to sum)
@@ -157,7 +178,7 @@ def level_table(
             count(*) FILTER (WHERE i.rating >= 4) AS satisfied,
             count(*) FILTER (WHERE i.deadline_at < :now) AS past_deadline
           FROM incidents i
-          WHERE {where} AND {incident_column} IN (SELECT id FROM rows)
+          WHERE {where} AND {incident_areas}
           GROUP BY {incident_column}, i.status
         ),
         figures AS MATERIALIZED (
@@ -173,6 +194,7 @@ def level_table(
             sum(rated)::int AS rated, sum(satisfied)::int AS satisfied,
             sum(past_deadline) FILTER (WHERE status = ANY(:open))::int AS overdue
           FROM per_status
+          WHERE {listed_groups}
           GROUP BY ROLLUP (key)
         ),
         listed AS (

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy import text
 
 from app.errors import BadRequest
 from app.services import dashboard as service
@@ -161,6 +162,29 @@ def test_community_and_street_levels_roll_up_the_same_incidents(session, world):
     assert figures(street.rows[0]) == pytest.approx(EXPECTED_TOTAL)
     assert figures(street.total) == pytest.approx(EXPECTED_TOTAL)
     assert street.child_level == "community"
+
+
+def test_a_whole_level_and_a_drill_down_to_the_same_grids_agree(session, world):
+    # Two ways to the same rows: every grid of the district (one pass over the incidents),
+    # the grids of the one community (found through the index).
+    whole = report(session, level="grid")
+    drill = report(session, level="grid", parent=world.community.code)
+    assert [(r.code, figures(r)) for r in whole.rows] == [(r.code, figures(r)) for r in drill.rows]
+    assert figures(whole.total) == pytest.approx(EXPECTED_TOTAL)
+
+
+def test_a_retired_grid_and_its_incidents_are_left_out_at_every_depth(session, world):
+    session.execute(
+        text("UPDATE areas SET valid_to = valid_from + interval '1 second' WHERE id = :id"),
+        {"id": world.grids["SE"].id},
+    )
+    for result in (
+        report(session, level="grid"),
+        report(session, level="grid", parent=world.community.code),
+    ):
+        assert "第4网格" not in [row.name for row in result.rows]
+        assert result.total.counted == 6  # 8 less SE's incidents 9 and 11
+        assert result.total.counted == sum(row.counted for row in result.rows)
 
 
 def test_a_category_filter_counts_only_that_category(session, world):

@@ -4,13 +4,13 @@
 alone (locate: the token check, then one statement). Its request runs in autocommit: no
 BEGIN, COMMIT or check round trips, three of the five a request would otherwise make.
 
-**Read-only requests commit.** Flask-SQLAlchemy ends every request by closing its session, which rolls back. psycopg
-forgets every prepared statement on a ROLLBACK (an object they depend on may have been
-dropped), so each request would plan its queries again: planning locate's one-statement
-lookup takes 1.5-2 ms, more than running it. A transaction that wrote nothing (PostgreSQL
-gave it no transaction id) and did not fail is ended with COMMIT instead, which is the same
-thing to the database and keeps the statements. Anything that wrote, failed, or holds
-unflushed ORM changes is rolled back as before.
+**Read-only requests commit.** Flask-SQLAlchemy ends every request by closing its session,
+which rolls back. psycopg forgets every prepared statement on a ROLLBACK (an object they
+depend on may have been dropped), so each request would plan its queries again: planning
+locate's one-statement lookup takes 1.5-2 ms, more than running it. A transaction that wrote
+nothing (PostgreSQL gave it no transaction id) and did not fail is ended with COMMIT instead,
+which is the same thing to the database and keeps the statements. Anything that wrote,
+failed, or holds unflushed ORM changes is rolled back as before.
 """
 
 from __future__ import annotations

@@ -170,7 +170,8 @@ def assign_everything(session: Session, now: datetime) -> AssignmentResult:
             Move(None, r.code, r.households)
             for r in session.execute(
                 text(
-                    "SELECT a.code, c.households FROM grid_counts c JOIN areas a ON a.id = c.grid_id "
+                    "SELECT a.code, c.households FROM grid_counts c "
+                    "JOIN areas a ON a.id = c.grid_id "
                     "WHERE c.households > 0 ORDER BY c.households DESC, a.code"
                 )
             )

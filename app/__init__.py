@@ -43,6 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     extensions.babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
+    from app import security_headers
+
+    security_headers.init_app(app)
 
     app.register_blueprint(api_bp)
     app.register_blueprint(ogc_bp)

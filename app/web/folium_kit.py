@@ -1,7 +1,16 @@
-"""Building blocks shared by the Folium maps: base map, legend, classing, rendering."""
+"""Building blocks shared by the Folium maps: base map, legend, tooltips and popups, classing,
+rendering.
+
+Folium's templates do not escape what they put into HTML (branca renders without autoescape,
+and ``GeoJsonTooltip`` / ``GeoJsonPopup`` write feature properties into ``innerHTML``). Names
+come from users, so every map here shows them through :class:`TextTooltip` and
+:class:`TextPopup` (which set text, never markup) and every string Python puts into a map's
+HTML goes through :func:`html_text`.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import folium
@@ -10,8 +19,10 @@ from branca.element import MacroElement, Template
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from folium.plugins import GeoMan
-from markupsafe import Markup
+from folium.template import Template as FoliumTemplate
+from markupsafe import Markup, escape
 
+from app.security_headers import csp_nonce
 from app.web.assets import self_host
 from geo.classify import fisher_jenks
 
@@ -102,6 +113,63 @@ def classify(values: list[float], k: int = 5) -> Classes:
     return Classes(bins, colors)
 
 
+def html_text(value: object) -> str:
+    """``value`` as text for HTML that a Folium or branca template builds: ``& < > " '`` escaped.
+
+    >>> html_text('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&#34;alert(1)&#34;&gt;'
+    >>> html_text("")
+    ''
+    """
+    return str(escape(value))
+
+
+# The body of a tooltip's or popup's function: a table of (alias, property) rows built as DOM
+# nodes with textContent, so a property is always text (Folium's own concatenates HTML).
+_TEXT_TABLE = """
+    function (layer) {
+      const div = L.DomUtil.create("div");
+      const table = L.DomUtil.create("table", "", div);
+      const fields = {{ this.fields | tojson }};
+      const aliases = {{ this.aliases | tojson }};
+      fields.forEach(function (field, i) {
+        const row = table.insertRow();
+        {% if this.labels %}
+        const th = document.createElement("th");
+        th.textContent = aliases[i];
+        row.appendChild(th);
+        {% endif %}
+        let value = layer.feature.properties[field];
+        if (value === null || value === undefined) value = "";
+        else if (typeof value === "object") value = JSON.stringify(value);
+        {% if this.localize %}else if (typeof value === "number") value = value.toLocaleString();{% endif %}
+        row.insertCell().textContent = String(value);
+      });
+      return div;
+    }
+"""
+
+
+class TextTooltip(folium.GeoJsonTooltip):
+    """``folium.GeoJsonTooltip`` that shows each property as text."""
+
+    _template = FoliumTemplate(
+        "{% macro script(this, kwargs) %}{{ this._parent.get_name() }}.bindTooltip("
+        + _TEXT_TABLE
+        + ", {{ this.tooltip_options | tojavascript }});{% endmacro %}"
+    )
+
+
+class TextPopup(folium.GeoJsonPopup):
+    """``folium.GeoJsonPopup`` that shows each property as text."""
+
+    _template = FoliumTemplate(
+        "{% macro script(this, kwargs) %}{{ this._parent.get_name() }}.bindPopup("
+        + _TEXT_TABLE
+        + ", {{ this.popup_options | tojavascript }});{% endmacro %}"
+    )
+
+
 class Legend(MacroElement):
     """A fixed legend box: a title and (swatch, label) rows, in the page's language."""
 
@@ -127,8 +195,9 @@ class Legend(MacroElement):
     ):
         super().__init__()
         self._name = "Legend"
-        self.title = title
-        self.entries = entries
+        self.title = html_text(title)
+        # swatches are our own CSS; labels may name data
+        self.entries = [(swatch, html_text(label)) for swatch, label in entries]
         self.position = position
 
 
@@ -139,11 +208,18 @@ class MapParts:
     script: Markup
 
 
+_INLINE_SCRIPT = re.compile(r"<script>")
+
+
 def render(m: folium.Map) -> MapParts:
-    """Render a map into parts for our page template, every asset served by the app."""
+    """Render a map into parts for our page template, every asset served by the app.
+
+    The page puts ``script`` into ``<script nonce="{{ csp_nonce() }}">``; the header's own
+    inline script (Folium's Leaflet switches) gets the nonce here. The header holds only
+    Folium's links, styles and that script, never data.
+    """
     self_host(m, lambda path: url_for("static", filename=path))
     root = m.get_root()
     root.render()
-    return MapParts(
-        Markup(root.header.render()), Markup(root.html.render()), Markup(root.script.render())
-    )
+    header = _INLINE_SCRIPT.sub(f'<script nonce="{csp_nonce()}">', root.header.render())
+    return MapParts(Markup(header), Markup(root.html.render()), Markup(root.script.render()))

@@ -17,7 +17,15 @@ from app.i18n import N_
 from app.models.hazards import HAZARD_CLASSES
 from app.services.hazards import MAX_BUFFER_M, SEVERITY_COLORS, HazardMapData, hazard_map_data
 from app.web import bp
-from app.web.folium_kit import Legend, MapParts, new_map, polygon_drawing, render
+from app.web.folium_kit import (
+    Legend,
+    MapParts,
+    TextPopup,
+    TextTooltip,
+    new_map,
+    polygon_drawing,
+    render,
+)
 
 # The page's names for classes and severities, English message ids translated when shown
 # (the API's features carry Chinese labels as data).
@@ -60,8 +68,8 @@ def _layer(features: list[dict], name: str, **kwargs) -> folium.GeoJson:
         name=name,
         style_function=_style,
         # Folium refuses popup fields on an empty layer.
-        popup=folium.GeoJsonPopup(POPUP_FIELDS, aliases=aliases) if features else None,
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=[_("Hazard")]) if features else None,
+        popup=TextPopup(POPUP_FIELDS, aliases=aliases) if features else None,
+        tooltip=TextTooltip(["name"], aliases=[_("Hazard")]) if features else None,
         **kwargs,
     )
 

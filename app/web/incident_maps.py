@@ -15,7 +15,15 @@ from app.auth import current_scope, roles_required
 from app.extensions import db
 from app.services import dashboard as service
 from app.web import bp
-from app.web.folium_kit import Classes, Legend, MapParts, classify, new_map, render
+from app.web.folium_kit import (
+    Classes,
+    Legend,
+    MapParts,
+    TextTooltip,
+    classify,
+    new_map,
+    render,
+)
 
 NO_DATA = "#d9d9d9"
 # The heat maps' colour ramp (low to high), shown in their legends.
@@ -130,7 +138,7 @@ def rate_map(data: service.IncidentMap) -> MapParts:
         name=_("Rate per 1,000 households"),
         style_function=style,
         highlight_function=lambda f: {"weight": 3, "color": "#000"},
-        tooltip=folium.GeoJsonTooltip(
+        tooltip=TextTooltip(
             ["name", "incidents", "households", "rate"],
             aliases=[
                 _("Grid"),

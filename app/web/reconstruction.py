@@ -23,7 +23,7 @@ from app.i18n import N_
 from app.models.hazards import SITE_TYPES
 from app.services import sites as service
 from app.web import bp
-from app.web.folium_kit import Legend, MapParts, new_map, render
+from app.web.folium_kit import Legend, MapParts, TextPopup, TextTooltip, new_map, render
 
 POPUP_FIELDS = (
     ["name", "type_label", "owner", "status_label", "actual", "planned"],
@@ -119,8 +119,8 @@ def _layer(features: list[dict], name: str, **kwargs) -> folium.GeoJson:
         {"type": "FeatureCollection", "features": features},
         name=name,
         style_function=_style,
-        popup=folium.GeoJsonPopup(fields, aliases=[_(a) for a in aliases]) if features else None,
-        tooltip=folium.GeoJsonTooltip(["name"], aliases=[_("Project")]) if features else None,
+        popup=TextPopup(fields, aliases=[_(a) for a in aliases]) if features else None,
+        tooltip=TextTooltip(["name"], aliases=[_("Project")]) if features else None,
         **kwargs,
     )
 

@@ -7,6 +7,7 @@
     url: script.dataset.spec,
     dom_id: "#swagger",
     deepLinking: true,
+    validatorUrl: null, // the badge would load an image from validator.swagger.io
     requestInterceptor: (request) => {
       request.headers["X-CSRFToken"] = script.dataset.csrf;
       return request;

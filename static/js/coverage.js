@@ -21,21 +21,17 @@
     return classes.colors[classes.colors.length - 1];
   }
 
-  function escapeHtml(text) {
-    const div = document.createElement("div");
-    div.textContent = text === null || text === undefined ? "" : String(text);
-    return div.innerHTML;
-  }
+  const { el } = window.Wangge; // html.js
 
-  function popupHtml(settings, properties) {
+  function popupTable(settings, properties) {
     const rows = settings.figures
       .filter(([key]) => key in properties)
       .map(([key, label]) => {
         let value = properties[key];
         if (key === "households_per_worker" && (value === null || value === undefined)) value = "—";
-        return `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`;
+        return el("tr", {}, el("th", { text: label }), el("td", { text: value }));
       });
-    return `<table class="coverage-popup">${rows.join("")}</table>`;
+    return el("table", { class: "coverage-popup" }, el("tbody", {}, ...rows));
   }
 
   function areaStyle(settings, level) {
@@ -94,13 +90,11 @@
     control.onAdd = function () {
       const box = L.DomUtil.create("form", "leaflet-bar coverage-levels");
       box.setAttribute("aria-label", _("Level"));
-      box.innerHTML = settings.levels
-        .map(
-          (l) =>
-            `<label><input type="radio" name="coverage-level" value="${l.level}"` +
-            `${l.level === settings.level ? " checked" : ""}> ${escapeHtml(l.name)}</label>`
-        )
-        .join("");
+      for (const l of settings.levels) {
+        const radio = el("input", { type: "radio", name: "coverage-level", value: l.level });
+        radio.checked = l.level === settings.level;
+        box.append(el("label", {}, radio, ` ${l.name}`));
+      }
       L.DomEvent.disableClickPropagation(box);
       box.addEventListener("change", (event) => onChange(event.target.value));
       return box;
@@ -154,7 +148,7 @@
         getFeatureId: (feature) => feature.properties.id,
       });
       layer.on("click", (event) => {
-        L.popup().setLatLng(event.latlng).setContent(popupHtml(settings, event.layer.properties)).openOn(map);
+        L.popup().setLatLng(event.latlng).setContent(popupTable(settings, event.layer.properties)).openOn(map);
       });
       markLoaded(map, "units", layer);
       return layer;

@@ -53,7 +53,7 @@
 
   function fillTable(id, rows, columns) {
     const body = $(id).querySelector("tbody");
-    body.innerHTML = "";
+    body.replaceChildren();
     for (const item of rows) {
       const tr = document.createElement("tr");
       for (const column of columns) cell(tr, column(item));
@@ -75,7 +75,7 @@
 
   function showTotals(totals) {
     const box = $("impact-totals");
-    box.innerHTML = "";
+    box.replaceChildren();
     for (const [label, value] of [[_("Household count"), totals.households],
                                   [_("People"), totals.people],
                                   [_("Vulnerable households"), totals.vulnerable_households]]) {
@@ -89,7 +89,7 @@
 
   function showDoorKnock(groups, personal) {
     const box = $("impact-door-knock");
-    box.innerHTML = "";
+    box.replaceChildren();
     if (!groups.length) {
       box.textContent = _("No household in the zone.");
       return;

@@ -74,17 +74,6 @@
     box.hidden = false;
   }
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") node.className = v;
-      else if (k === "text") node.textContent = v;
-      else node.setAttribute(k, v);
-    }
-    for (const child of children) if (child != null) node.append(child);
-    return node;
-  }
-
   /** An ISO time in Asia/Shanghai, e.g. 2026-11-30 18:40. */
   function shanghai(iso) {
     if (!iso) return "—";
@@ -96,7 +85,8 @@
     return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
   }
 
-  window.Wangge = { api, errorText, say, el, shanghai, STATE };
+  const { el, escapeHtml } = window.Wangge; // html.js
+  Object.assign(window.Wangge, { api, errorText, say, shanghai, STATE });
 
   // --- the incident page -------------------------------------------------------------------
 
@@ -112,7 +102,7 @@
     const colour = getComputedStyle(root).getPropertyValue("--state-colour").trim() || "#1565c0";
     L.circleMarker(at, { radius: 10, color: "#fff", weight: 2, fillColor: colour, fillOpacity: 1 })
       .addTo(map)
-      .bindTooltip(`#${incidentId}`);
+      .bindTooltip(escapeHtml(`#${incidentId}`));
     map.setView(at, 17);
   }
 
@@ -142,6 +132,7 @@
   // "reported_back"; the template shows those fields only when such a step is offered.
   const stepForm = document.getElementById("step-form");
   if (stepForm) {
+    stepForm.addEventListener("submit", (event) => event.preventDefault()); // the buttons send
     stepForm.querySelectorAll("button[data-step]").forEach((button) => {
       button.addEventListener("click", () => {
         const step = button.dataset.step;

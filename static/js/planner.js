@@ -3,6 +3,7 @@
 (function () {
   "use strict";
 
+  const { el, escapeHtml } = window.Wangge; // html.js
   const root = document.getElementById("planner");
   const map = window[root.dataset.map];
   const community = root.dataset.community;
@@ -21,6 +22,10 @@
   let editing = null;
   let splitting = null;
   let previewed = null; // the generator parameters of the preview on the map
+
+  // Another community: the page reloads on it.
+  const choice = $("community-choice");
+  if (choice) choice.addEventListener("change", () => choice.form.submit());
 
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
   map.pm.setLang("zh");
@@ -76,7 +81,7 @@
       }
       L.popup({ className: "fault-popup", autoClose: false, closeOnClick: false })
         .setLatLng([place.at[1], place.at[0]])
-        .setContent(place.code ? _("Overlaps %(code)s", { code: place.code }) : (error.message || _("Fault here")))
+        .setContent(escapeHtml(place.code ? _("Overlaps %(code)s", { code: place.code }) : (error.message || _("Fault here"))))
         .addTo(faults);
     }
   }
@@ -95,12 +100,12 @@
 
   function bindGrid(feature, layer) {
     const p = feature.properties;
-    layer.bindTooltip(`${p.name}<br>${p.code}`, { sticky: true });
+    layer.bindTooltip(el("span", {}, p.name, el("br"), p.code), { sticky: true });
     layer.on("click", () => toggle(p.code, layer));
   }
 
   function labelPreview(feature, layer) {
-    layer.bindTooltip(_("%(code)s: %(n)s households", { code: feature.properties.code, n: feature.properties.households }),
+    layer.bindTooltip(escapeHtml(_("%(code)s: %(n)s households", { code: feature.properties.code, n: feature.properties.households })),
                       { permanent: true, direction: "center", className: "preview-label" });
   }
 
@@ -119,12 +124,9 @@
   function refreshButtons() {
     const n = selected.size;
     $("selected-count").textContent = String(n);
-    $("selected-list").innerHTML = "";
-    for (const [code, layer] of selected) {
-      const li = document.createElement("li");
-      li.textContent = _("%(name)s (%(code)s, version %(version)s)", { name: layer.feature.properties.name, code, version: layer.feature.properties.version });
-      $("selected-list").appendChild(li);
-    }
+    $("selected-list").replaceChildren(...Array.from(selected, ([code, layer]) => el("li", {
+      text: _("%(name)s (%(code)s, version %(version)s)", { name: layer.feature.properties.name, code, version: layer.feature.properties.version }),
+    })));
     $("btn-edit").disabled = n !== 1 || editing !== null;
     $("btn-save").disabled = editing === null;
     $("btn-split").disabled = n !== 1 || editing !== null;
@@ -158,14 +160,14 @@
       [_("Households in no grid"), report.uncovered_households],
       [_("Grids without a worker"), report.grids_without_worker.map((g) => g.code).join(_(", ")) || _("none")],
     ];
-    $("coverage").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
+    $("coverage").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
     for (const gap of report.gaps) {
       L.geoJSON(gap.geometry, { style: { color: "#ff7f00", weight: 1, fillOpacity: 0.5 } })
-        .bindTooltip(_("Gap of %(m2)s m²", { m2: Math.round(gap.area_m2) })).addTo(faults);
+        .bindTooltip(escapeHtml(_("Gap of %(m2)s m²", { m2: Math.round(gap.area_m2) }))).addTo(faults);
     }
     for (const overlap of report.overlaps) {
       L.geoJSON(overlap.geometry, { style: { color: "#e31a1c", weight: 1, fillOpacity: 0.6 } })
-        .bindTooltip(_("Overlap %(a)s × %(b)s", { a: overlap.a, b: overlap.b })).addTo(faults);
+        .bindTooltip(escapeHtml(_("Overlap %(a)s × %(b)s", { a: overlap.a, b: overlap.b }))).addTo(faults);
     }
   }
 

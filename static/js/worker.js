@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  const { api, errorText, say, el, shanghai, STATE } = window.Wangge;
+  const { api, errorText, say, el, escapeHtml, shanghai, STATE } = window.Wangge;
   const root = document.getElementById("worker");
   const map = window[root.dataset.map];
   const data = JSON.parse(document.getElementById("worker-data").textContent);
@@ -17,7 +17,7 @@
 
   const grids = L.geoJSON(data.grids, {
     style: () => GRID_STYLE,
-    onEachFeature: (f, layer) => layer.bindTooltip(area(f.properties)),
+    onEachFeature: (f, layer) => layer.bindTooltip(escapeHtml(area(f.properties))),
     interactive: false,
   }).addTo(map);
   if (grids.getLayers().length) map.fitBounds(grids.getBounds(), { padding: [8, 8] });
@@ -64,15 +64,12 @@
       L.circleMarker([item.lat, item.lon], {
         radius: 9, color: "#fff", weight: 2, fillColor: COLOURS[state] || "#757575", fillOpacity: 1,
         className: `incident-marker state-${state}`,
-      }).bindPopup(`<a href="/incidents/${item.id}">${escapeHtml(label)}</a><br>${escapeHtml(statusName(item))}`)
+      }).bindPopup(el("div", {}, el("a", { href: `/incidents/${item.id}`, text: label }), el("br"),
+                      statusName(item)))
         .addTo(incidents);
     }
     if (!items.length) list.append(el("li", { class: "muted", text: _("No incident to handle.") }));
     root.dataset.queue = String(items.length);
-  }
-
-  function escapeHtml(text) {
-    return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   }
 
   async function loadQueue() {

@@ -18,7 +18,8 @@ _FAILED_TO_LOAD = re.compile(
 @dataclass
 class PageWatch:
     """What went wrong while a page was open: console errors, page errors, failed requests,
-    HTTP errors (except those a test expects) and requests to any host but the live server."""
+    HTTP errors (except those a test expects), requests to any host but the live server and
+    Content-Security-Policy violations."""
 
     origin: str
     console_errors: list[str] = field(default_factory=list)
@@ -26,6 +27,7 @@ class PageWatch:
     failed_requests: list[str] = field(default_factory=list)
     http_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     expected_statuses: dict[str, int] = field(default_factory=dict)
 
@@ -44,6 +46,7 @@ class PageWatch:
             + [f"request failed: {m}" for m in self.failed_requests]
             + [f"HTTP error: {m}" for m in self.http_errors]
             + [f"foreign request: {m}" for m in self.foreign_requests]
+            + [f"CSP violation: {m}" for m in self.csp_violations]
         )
 
     # -- event handlers -------------------------------------------------------------------
@@ -62,6 +65,9 @@ class PageWatch:
         if status and self._expected(url, int(status.group(1))):
             return
         self.console_errors.append(f"{message.text} @ {url}")
+
+    def on_csp_violation(self, report: str) -> None:
+        self.csp_violations.append(report)
 
     def on_request(self, request) -> None:
         self.requests.append(f"{request.method} {request.url}")

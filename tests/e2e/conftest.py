@@ -38,6 +38,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 10_000
+# Every page reports what its Content-Security-Policy blocked (securitypolicyviolation events).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__wanggeCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile}:${e.lineNumber} on ${document.location.pathname}: ${e.sample}`);
+});
+"""
 
 _SHARED = object()
 
@@ -128,6 +135,8 @@ def open_page(browser, live_server):
         context.set_default_timeout(TIMEOUT_MS)
         watch = PageWatch(live_server)
         context.route("**/*", watch.route)
+        context.expose_function("__wanggeCspViolation", watch.on_csp_violation)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         page = context.new_page()
         page.on("console", watch.on_console)
         page.on("pageerror", lambda error: watch.page_errors.append(str(error)))

@@ -10,7 +10,7 @@ from app.api.schemas import parse_body
 from app.auth import current_scope, roles_required
 from app.errors import BadRequest, NotFound
 from app.extensions import db
-from app.http import attachment
+from app.headers import attachment
 from app.services import hazards as service
 
 EDITORS = ("admin", "leader", "planner")

@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 
 from app.auth import current_scope, roles_required
 from app.extensions import db
-from app.http import attachment
+from app.headers import attachment
 from app.services import dashboard as service
 from app.web import bp
 

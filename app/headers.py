@@ -1,4 +1,4 @@
-"""HTTP details every response gets right in one place: the download header, and the headers
+"""HTTP headers every response gets right in one place: the download header, and the headers
 RFC 9110 asks of a 401 (``WWW-Authenticate``) and a 405 (``Allow``), and one ``charset`` on
 every text response."""
 
@@ -26,7 +26,7 @@ def attachment(filename: str) -> str:
     >>> attachment("网格.csv")
     'attachment; filename="download.csv"; filename*=UTF-8\\'\\'%E7%BD%91%E6%A0%BC.csv'
     >>> attachment('a";b\\r\\nX: y.csv')
-    'attachment; filename="a_b_X_y.csv"; filename*=UTF-8\\'\\'a%22%3Bb__X%3A%20y.csv'
+    'attachment; filename="a_b__X_y.csv"; filename*=UTF-8\\'\\'a%22%3Bb__X%3A%20y.csv'
     """
     name = "".join(ch if ch.isprintable() else "_" for ch in filename)
     name = name.replace("/", "_").replace("\\", "_").strip()
@@ -35,7 +35,7 @@ def attachment(filename: str) -> str:
     if not dot:
         stem, extension = name, ""
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    ascii_stem = UNSAFE_FALLBACK.sub("_", ascii_stem).strip("._") or "download"
+    ascii_stem = UNSAFE_FALLBACK.sub("_", ascii_stem).strip("._-") or "download"
     ascii_extension = UNSAFE_FALLBACK.sub("", extension)
     fallback = ascii_stem + ("." + ascii_extension if ascii_extension else "")
     value = f'attachment; filename="{fallback}"'

@@ -26,7 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    from app import auth, cli, extensions, models, transactions  # noqa: F401  (models: tables)
+    from app import auth, cli, extensions, headers, models, transactions  # noqa: F401  (models: tables)
     from app.api import bp as api_bp
     from app.api.errors import register_error_handlers
     from app.api.ogc import bp as ogc_bp
@@ -54,5 +54,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(tiles_bp)
     app.register_blueprint(web_bp)
     register_error_handlers(app)
+    headers.init_app(app)
     app.cli.add_command(cli.wangge)
     return app

@@ -193,14 +193,62 @@ def create_user_command(username, role, area_code, password, display_name) -> No
 
 @wangge.command("issue-token")
 @click.argument("username")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3650),
+    help="Days until the token expires (default: WANGGE_TOKEN_DAYS, 90).",
+)
 @reports_errors
-def issue_token_command(username: str) -> None:
-    """Issue an API bearer token (shown once)."""
-    from app.services.auth import issue_token
+def issue_token_command(username: str, expires_days: int | None) -> None:
+    """Issue an API bearer token (shown once, on stdout); its id and expiry go to stderr."""
+    from app.services.auth import create_token
 
-    token = issue_token(db.session, username)
+    days = expires_days or current_app.config["WANGGE_TOKEN_DAYS"]
+    row, token = create_token(db.session, username, days=days)
     db.session.commit()
     click.echo(token)
+    click.echo(
+        f"token id {row.id} for {username}, expires {row.expires_at:%Y-%m-%d %H:%M %Z} "
+        f"(revoke with: revoke-token {row.id})",
+        err=True,
+    )
+
+
+@wangge.command("revoke-token")
+@click.argument("token_id", required=False, type=click.IntRange(1, 2**31 - 1))
+@click.option("--user", "username", help="Revoke every token of this user.")
+@reports_errors
+def revoke_token_command(token_id: int | None, username: str | None) -> None:
+    """Revoke an API token by the id issue-token printed, or every token of --user."""
+    from app.services.auth import revoke_tokens
+
+    if token_id is None and username is None:
+        raise click.UsageError("Give a token id or --user NAME.")
+    revoked = revoke_tokens(db.session, token_id=token_id, username=username)
+    click.echo(f"revoked {revoked} token{'s' if revoked != 1 else ''}")
+
+
+@wangge.command("set-password")
+@click.argument("username")
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+@reports_errors
+def set_password_command(username: str, password: str) -> None:
+    """Change a user's password; every login session of theirs ends."""
+    from app.services.auth import set_password
+
+    ended = set_password(db.session, username, password)
+    click.echo(f"password of {username} changed; {ended} login session(s) ended")
+
+
+@wangge.command("deactivate-user")
+@click.argument("username")
+@reports_errors
+def deactivate_user_command(username: str) -> None:
+    """Lock a user out: sessions end, tokens are revoked, logins are refused."""
+    from app.services.auth import deactivate_user
+
+    ended = deactivate_user(db.session, username)
+    click.echo(f"deactivated {username}; {ended} login session(s) ended, tokens revoked")
 
 
 @wangge.command("demo")

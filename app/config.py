@@ -53,6 +53,7 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        **_session_settings(),
         "WTF_CSRF_TIME_LIMIT": None,
         # Largest polygon a planner or an import may send, in vertices.
         "WANGGE_MAX_VERTICES": 10_000,
@@ -76,4 +77,48 @@ def from_environment(instance_path: str) -> dict:
         "WANGGE_ESCALATE_DISTRICT_DAYS": int(os.environ.get("WANGGE_ESCALATE_DISTRICT_DAYS", "3")),
         # Who outside systems call about the Open311 endpoint (its discovery document).
         "WANGGE_OPEN311_CONTACT": os.environ.get("WANGGE_OPEN311_CONTACT", ""),
+        **_rate_limit_settings(),
+    }
+
+
+def _session_settings() -> dict:
+    """Login sessions live on the server (they end at logout); cookies only carry their id."""
+    secure = os.environ.get("WANGGE_SECURE_COOKIES", "0") == "1"
+    max_days = float(os.environ.get("WANGGE_SESSION_MAX_DAYS", "3"))
+    return {
+        # Behind TLS: cookies go over HTTPS only.
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WANGGE_SECURE_COOKIES": secure,
+        # A login ends after this long without a request, and after WANGGE_SESSION_MAX_DAYS
+        # whatever happens; the cookie itself expires with the latter.
+        "WANGGE_SESSION_IDLE_HOURS": float(os.environ.get("WANGGE_SESSION_IDLE_HOURS", "12")),
+        "WANGGE_SESSION_MAX_DAYS": max_days,
+        "PERMANENT_SESSION_LIFETIME": int(max_days * 86400),
+        # API tokens expire after this many days unless issue-token says otherwise.
+        "WANGGE_TOKEN_DAYS": int(os.environ.get("WANGGE_TOKEN_DAYS", "90")),
+        # Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (a TLS-terminating
+        # nginx: 1). 0 trusts no such header.
+        "WANGGE_PROXY_HOPS": int(os.environ.get("WANGGE_PROXY_HOPS", "0")),
+    }
+
+
+def _rate_limit_settings() -> dict:
+    """Limits shared by every worker and server through Redis (see app.ratelimit)."""
+    env = os.environ.get
+    return {
+        "WANGGE_RATELIMIT_STORAGE_URL": env(
+            "WANGGE_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/0"
+        ),
+        "WANGGE_RATELIMIT_PREFIX": env("WANGGE_RATELIMIT_PREFIX", "wangge"),
+        # Failed logins for one user name, and from one client address.
+        "WANGGE_LOGIN_LIMIT_ACCOUNT": env("WANGGE_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"),
+        "WANGGE_LOGIN_LIMIT_CLIENT": env("WANGGE_LOGIN_LIMIT_CLIENT", "30 per 15 minutes"),
+        # Anonymous resident reports from one client address.
+        "WANGGE_REPORT_LIMIT_CLIENT": env("WANGGE_REPORT_LIMIT_CLIENT", "20 per hour"),
+        # Open311 posts per api_key, and from one client address.
+        "WANGGE_OPEN311_LIMIT_KEY": env("WANGGE_OPEN311_LIMIT_KEY", "300 per hour"),
+        "WANGGE_OPEN311_LIMIT_CLIENT": env("WANGGE_OPEN311_LIMIT_CLIENT", "100 per hour"),
     }

@@ -12,6 +12,7 @@ from typing import Any
 class WanggeError(Exception):
     status = 500
     code = "internal_error"
+    headers: dict[str, str] = {}  # extra response headers (e.g. Retry-After)
 
     def __init__(self, message: str, *, details: Any = None, code: str | None = None):
         super().__init__(message)
@@ -60,6 +61,19 @@ class InvalidData(WanggeError):
 
 class PreconditionRequired(WanggeError):
     status, code = 428, "precondition_required"
+
+
+class TooManyRequests(WanggeError):
+    """A rate limit was reached; ``retry_after`` seconds until the next attempt may pass."""
+
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, page_message: str | None = None):
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+        # What a page shows (in the reader's language); API clients get ``message``.
+        self.page_message = page_message or message
 
 
 def internal_error_envelope() -> dict[str, Any]:

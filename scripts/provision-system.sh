@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Wangge needs and starts the local PostgreSQL cluster.
+# Installs the Debian packages Wangge needs and starts the local PostgreSQL cluster and the
+# local Redis that holds the rate limits ($WANGGE_RATELIMIT_STORAGE_URL, default
+# redis://127.0.0.1:6379/0; a Redis on another machine must already run).
 #
 #   scripts/provision-system.sh [--browser] [DATABASE_URL]
 #
@@ -51,6 +53,17 @@ local_cluster() {
 command -v psql >/dev/null || want postgresql-client
 python3 -c 'import ensurepip, venv' 2>/dev/null || want python3-venv
 command -v npm >/dev/null || want npm
+redis_url=${WANGGE_RATELIMIT_STORAGE_URL:-redis://127.0.0.1:6379/0}
+read -r redis_host redis_port redis_local < <(python3 - "$redis_url" <<'PY'
+import sys
+from urllib.parse import urlsplit
+
+url = urlsplit(sys.argv[1])
+host = url.hostname or "127.0.0.1"
+print(host, url.port or 6379, "yes" if host in ("localhost", "127.0.0.1", "::1") else "no")
+PY
+)
+[[ $redis_local == yes ]] && want redis-server
 if [[ $db_local == yes ]]; then
     cluster=$(local_cluster)
     pg_major=${cluster%% *}
@@ -70,6 +83,21 @@ if ((${#missing[@]})); then
 else
     echo "==> system packages present"
 fi
+
+# Rate-limit counters only: no persistence, bounded memory (every key has a time to live).
+if [[ $redis_local == yes ]] && ! redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1; then
+    echo "==> starting Redis on $redis_host:$redis_port"
+    "${sudo[@]}" redis-server --daemonize yes --bind "$redis_host" --port "$redis_port" \
+        --protected-mode yes --save "" --appendonly no --maxmemory 64mb \
+        --maxmemory-policy volatile-ttl --dir /tmp --logfile ""
+    for _ in $(seq 20); do
+        redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1 && break
+        sleep 0.25
+    done
+    redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null ||
+        { echo "error: Redis does not answer on $redis_host:$redis_port" >&2; exit 1; }
+fi
+[[ $redis_local == yes ]] && echo "==> Redis is answering on $redis_host:$redis_port"
 
 if [[ $db_local != yes ]]; then
     echo "==> database server $db_host is not on this machine: nothing to start"

@@ -86,6 +86,8 @@ def app(database_url, tmp_path_factory, suite_lock):
             "SECRET_KEY": "test-secret",
             "WANGGE_TILES": "none",
             "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+            # Rate limits count in the real Redis, under keys of this test database only.
+            "WANGGE_RATELIMIT_PREFIX": f"wangge-test-{make_url(database_url).database}",
         }
     )
     with app.app_context():
@@ -114,6 +116,23 @@ def rolled_back_session(app, scopefunc=None):
             db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request):
+    """Every test that has the app starts with no request counted against a rate limit."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    import redis
+
+    store = redis.Redis.from_url(app.config["WANGGE_RATELIMIT_STORAGE_URL"])
+    keys = list(store.scan_iter(match=app.config["WANGGE_RATELIMIT_PREFIX"] + ":*"))
+    if keys:
+        store.delete(*keys)
+    store.close()
+    yield
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask_login import current_user
 
-from app.auth import bearer_authenticated
+from app.auth import bearer_authenticated, bearer_rejected
 from app.errors import Unauthorized
 from app.extensions import csrf
 
@@ -16,6 +16,8 @@ csrf.exempt(bp)
 @bp.before_request
 def require_login() -> None:
     if not current_user.is_authenticated:
+        if bearer_rejected():
+            raise Unauthorized("The bearer token is unknown, expired or revoked.")
         raise Unauthorized("Log in, or send 'Authorization: Bearer <token>'.")
     # Browser sessions must prove the request came from our pages; token clients need not.
     if request.method not in ("GET", "HEAD", "OPTIONS") and not bearer_authenticated():

@@ -11,6 +11,7 @@ from app.api.schemas import parse_body
 from app.auth import current_scope, roles_required
 from app.errors import BadRequest, NotFound
 from app.extensions import db
+from app.headers import attachment
 from app.models import LEVEL_VALUES
 from app.services import areas as service
 from app.services import exports
@@ -202,7 +203,7 @@ def export_areas():
         parent_code=request.args.get("parent") or None,
     )
     response = current_app.response_class(export.data, mimetype=export.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Content-Disposition"] = attachment(export.filename)
     response.headers["X-Feature-Count"] = str(export.count)
     return response
 

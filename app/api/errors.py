@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.errors import WanggeError, internal_error_envelope
+from app.errors import TooManyRequests, WanggeError, internal_error_envelope
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ _CODES = {
     415: "unsupported_media_type",
     422: "invalid_data",
     428: "precondition_required",
+    429: "too_many_requests",
 }
 
 
@@ -43,7 +44,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(WanggeError)
     def handle_wangge_error(exc: WanggeError):
         db.session.rollback()  # nothing of a refused request is kept
-        return _render(exc.status, exc.code, exc.message, exc.details)
+        message = exc.message
+        if isinstance(exc, TooManyRequests) and not wants_json():
+            message = exc.page_message
+        body, status = _render(exc.status, exc.code, message, exc.details)
+        return body, status, exc.headers
 
     @app.errorhandler(CSRFError)
     def handle_csrf(exc: CSRFError):

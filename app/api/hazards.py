@@ -10,6 +10,7 @@ from app.api.schemas import parse_body
 from app.auth import current_scope, roles_required
 from app.errors import BadRequest, NotFound
 from app.extensions import db
+from app.headers import attachment
 from app.services import hazards as service
 
 EDITORS = ("admin", "leader", "planner")
@@ -136,7 +137,5 @@ def door_knock_export_view(run_id: str):
         service.door_knock_workbook(view),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="door-knock-{int(run_id)}.xlsx"'
-    )
+    response.headers["Content-Disposition"] = attachment(f"door-knock-{int(run_id)}.xlsx")
     return response

@@ -44,7 +44,15 @@ from app.models.incidents import (
     Status,
     WebhookDelivery,
 )
-from app.models.users import ApiToken, Department, PersonalDataRead, Role, User, WorkerGrid
+from app.models.users import (
+    ApiToken,
+    Department,
+    PersonalDataRead,
+    Role,
+    User,
+    UserSession,
+    WorkerGrid,
+)
 
 __all__ = [
     "CODE_LENGTHS",
@@ -67,6 +75,7 @@ __all__ = [
     "SITE_TYPES",
     "VULNERABLE_TAGS",
     "ApiToken",
+    "UserSession",
     "Area",
     "AreaVersion",
     "AssignmentRun",

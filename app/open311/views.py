@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 
+from app import ratelimit
 from app.errors import BadRequest, NotFound, PayloadTooLarge, WanggeError
 from app.extensions import db
 from app.open311 import bp, catalog
@@ -41,7 +42,9 @@ def _error_format() -> str:
 @bp.errorhandler(WanggeError)
 def open311_error(exc: WanggeError):
     db.session.rollback()  # nothing of a refused request is kept
-    return render_error(_error_format(), exc.status, exc.message)
+    response = render_error(_error_format(), exc.status, exc.message)
+    response.headers.update(exc.headers)
+    return response
 
 
 @bp.errorhandler(HTTPException)
@@ -85,8 +88,14 @@ def service_definition(service_code: str, fmt: str):
 @bp.post("/requests.<fmt>")
 def post_request(fmt: str):
     check_format(fmt)
+    if "api_key" in request.args:
+        # A key in the URL ends up in proxy and server logs and in browser history.
+        raise BadRequest("Send api_key in the request body, never in the query string.")
+    ratelimit.hit("open311_client", ratelimit.client_address())
     form = _form()
-    api_key = form.pop("api_key", None) or request.args.get("api_key")
+    api_key = form.pop("api_key", None)
+    if isinstance(api_key, str) and api_key:
+        ratelimit.hit("open311_key", api_key)
     created = requests_service.submit_request(db.session, api_key, form)
     return render(fmt, "service_requests", created, status=201)
 

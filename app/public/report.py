@@ -15,7 +15,8 @@ from flask import current_app, jsonify, redirect, render_template, request, url_
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app.errors import BadRequest, InvalidData, NotFound, WanggeError
+from app import ratelimit
+from app.errors import BadRequest, InvalidData, NotFound, TooManyRequests, WanggeError
 from app.extensions import db
 from app.models import Area, Incident, IncidentCategory
 from app.public import bp
@@ -98,6 +99,7 @@ def submit_report():
     """Take in a resident's report; JSON for the page's script, a redirect for a plain form."""
     form = request.form
     try:
+        ratelimit.hit("report_client", ratelimit.client_address())
         if form.get(HONEYPOT):
             raise BadRequest("The form was not sent by a person.", details={"field": HONEYPOT})
         intake = submit_incident(
@@ -117,7 +119,10 @@ def submit_report():
     except WanggeError as exc:
         db.session.rollback()
         if _wants_json():
-            return jsonify(exc.to_dict()), exc.status
+            return jsonify(exc.to_dict()), exc.status, exc.headers
+        if isinstance(exc, TooManyRequests):
+            page, status = _form_page(exc.page_message, exc.status)
+            return page, status, exc.headers
         return _form_page(_("Not sent: %(reason)s", reason=exc.message), exc.status)
     page_url = url_for("public.report_status", incident_id=intake.incident.id, new=1)
     if _wants_json():

@@ -104,10 +104,17 @@ def parse_line(raw: object, crs: str | None) -> shapely.LineString:
     return geocrs.geometry_to_wgs84(line, system)
 
 
+# ``If-Match: *`` (RFC 9110 13.1.1): whatever the current version is.
+ANY_VERSION = -1
+
+
 def parse_version(if_match: str | None) -> int:
-    """The area version an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``)."""
+    """The area version an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``), or
+    ANY_VERSION for ``*``."""
     if not if_match:
         raise PreconditionRequired("Send If-Match with the area's ETag (its version) to change it.")
+    if if_match.strip() == "*":
+        return ANY_VERSION
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
         raise BadRequest(f'If-Match must be an area ETag such as "3", got {if_match!r}.')
@@ -262,7 +269,7 @@ def _locked_for_change(
     if area is None:
         raise NotFound(f"Area {code} was retired meanwhile.")
     session.refresh(area)
-    if area.version != expected_version:
+    if expected_version not in (ANY_VERSION, area.version):
         raise PreconditionFailed(
             f"Area {code} has changed since you loaded it (version {area.version}, you sent "
             f"{expected_version}); reload it and apply your edit again.",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, column, select, text
+from datetime import timedelta
+
+from sqlalchemy import Boolean, column, func, select, text, update
 from sqlalchemy.orm import Session
 
-from app.models import Area, User, WorkerGrid
+from app.models import ApiToken, Area, User, UserSession, WorkerGrid
 
 
 def user_by_username(session: Session, username: str) -> User | None:
@@ -46,7 +48,7 @@ _TOKEN_USER = text(
     f"""
     WITH token AS (
         SELECT id, user_id, last_used_at FROM api_tokens
-        WHERE token_sha256 = :digest AND revoked_at IS NULL
+        WHERE token_sha256 = :digest AND revoked_at IS NULL AND expires_at > now()
     ), touched AS (
         UPDATE api_tokens t SET last_used_at = now() FROM token
         WHERE t.id = token.id AND (token.last_used_at IS NULL
@@ -67,3 +69,63 @@ def user_by_token(session: Session, digest: str) -> tuple[User | None, bool]:
         {"digest": digest},
     ).one_or_none()
     return (row[0], row[1]) if row else (None, False)
+
+
+def revoke_tokens(
+    session: Session, *, user_id: int | None = None, token_id: int | None = None
+) -> int:
+    """Revoke one token (of a user), or all of a user's; how many were still live."""
+    statement = update(ApiToken).where(ApiToken.revoked_at.is_(None))
+    if user_id is not None:
+        statement = statement.where(ApiToken.user_id == user_id)
+    if token_id is not None:
+        statement = statement.where(ApiToken.id == token_id)
+    return session.execute(statement.values(revoked_at=func.now())).rowcount
+
+
+SESSION_TOUCH_INTERVAL = "1 minute"
+
+_SESSION_USER = text(
+    f"""
+    WITH live AS (
+        SELECT id, user_id, last_seen_at FROM user_sessions
+        WHERE sid_sha256 = :digest AND revoked_at IS NULL
+          AND last_seen_at > now() - make_interval(secs => :idle)
+          AND created_at > now() - make_interval(secs => :lifetime)
+    ), touched AS (
+        UPDATE user_sessions s SET last_seen_at = now() FROM live
+        WHERE s.id = live.id AND live.last_seen_at < now() - interval '{SESSION_TOUCH_INTERVAL}'
+        RETURNING s.id
+    )
+    SELECT users.*, EXISTS (SELECT FROM touched) AS touched
+    FROM users JOIN live ON users.id = live.user_id
+    """
+).columns(*User.__table__.columns, column("touched", Boolean))
+
+
+def user_by_session(
+    session: Session, digest: str, *, idle: timedelta, lifetime: timedelta
+) -> tuple[User | None, bool]:
+    """The user of a live login session (not revoked, used within ``idle``, younger than
+    ``lifetime``), recording its use at most once a minute. Returns (user, recorded)."""
+    row = session.execute(
+        select(User, _SESSION_USER.selected_columns.touched).from_statement(_SESSION_USER),
+        {
+            "digest": digest,
+            "idle": idle.total_seconds(),
+            "lifetime": lifetime.total_seconds(),
+        },
+    ).one_or_none()
+    return (row[0], row[1]) if row else (None, False)
+
+
+def revoke_sessions(
+    session: Session, *, user_id: int | None = None, digest: str | None = None
+) -> int:
+    """End one login session (by its digest) or every one of a user; how many were live."""
+    statement = update(UserSession).where(UserSession.revoked_at.is_(None))
+    if user_id is not None:
+        statement = statement.where(UserSession.user_id == user_id)
+    if digest is not None:
+        statement = statement.where(UserSession.sid_sha256 == digest)
+    return session.execute(statement.values(revoked_at=func.now())).rowcount

@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 
 from app.auth import current_scope, roles_required
 from app.extensions import db
+from app.headers import attachment
 from app.services import dashboard as service
 from app.web import bp
 
@@ -76,7 +77,7 @@ def dashboard_csv():
     return Response(
         "\ufeff" + buffer.getvalue(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename={_export_name(report, 'csv')}"},
+        headers={"Content-Disposition": attachment(_export_name(report, "csv"))},
     )
 
 
@@ -98,7 +99,7 @@ def dashboard_xlsx():
     return Response(
         buffer.getvalue(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename={_export_name(report, 'xlsx')}"},
+        headers={"Content-Disposition": attachment(_export_name(report, "xlsx"))},
     )
 
 

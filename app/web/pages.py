@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
 
+from app import ratelimit
+from app.auth import end_session, start_session
+from app.errors import TooManyRequests
 from app.extensions import db
 from app.i18n import COOKIE, LANGUAGES
 from app.services import auth as auth_service
@@ -19,12 +21,16 @@ from app.web import bp
 def login():
     error = None
     if request.method == "POST":
-        user = auth_service.authenticate(
-            db.session, request.form.get("username", ""), request.form.get("password", "")
-        )
+        username = request.form.get("username", "")
+        try:
+            ratelimit.check_login(username)
+        except TooManyRequests as exc:
+            return render_template("login.html", error=exc.page_message), 429, exc.headers
+        user = auth_service.authenticate(db.session, username, request.form.get("password", ""))
         if user is not None:
-            login_user(user)
+            start_session(user)
             return redirect(local_path(request.args.get("next", "")))
+        ratelimit.count_failed_login(username)
         error = _("Wrong user name or password.")
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -42,13 +48,20 @@ def set_language(code: str):
     if code not in LANGUAGES:
         return render_template("error.html", status=404, message=_("No such language.")), 404
     response = redirect(local_path(request.args.get("next", "")))
-    response.set_cookie(COOKIE, code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=365 * 86400,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["WANGGE_SECURE_COOKIES"],
+    )
     return response
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    end_session()
     return redirect(url_for("web.login"))
 
 

@@ -115,7 +115,7 @@ def test_create_user_and_issue_token_give_api_access(runner, client, session):
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
     short = invoke(runner, "create-user", "x", "--role", "leader", "--password", "short")
     assert short.exit_code == 1 and "at least 8 characters" in short.output
-    token = invoke(runner, "issue-token", "ops").output.strip()
+    token = invoke(runner, "issue-token", "ops").stdout.strip()
     assert token.startswith("wg_")
     response = client.get("/api/v1/areas?level=grid", headers={"Authorization": f"Bearer {token}"})
     assert response.json["total"] == 4

@@ -94,7 +94,7 @@ def update_hazard_view(hazard_id: str):
     """Change a live hazard's name, class, severity, description or geometry."""
     body = parse_body(schemas.HazardPatch)
     item = service.update_hazard(
-        db.session, _id(hazard_id, "hazard"), body, max_vertices=_max_vertices()
+        db.session, current_scope(), _id(hazard_id, "hazard"), body, max_vertices=_max_vertices()
     )
     return jsonify(item)
 
@@ -103,7 +103,7 @@ def update_hazard_view(hazard_id: str):
 @roles_required(*EDITORS)
 def retire_hazard_view(hazard_id: str):
     """Retire a hazard (sets valid_to); its impact runs are kept."""
-    return jsonify(service.retire_hazard(db.session, _id(hazard_id, "hazard")))
+    return jsonify(service.retire_hazard(db.session, current_scope(), _id(hazard_id, "hazard")))
 
 
 @bp.post("/hazards/<hazard_id>/impact")

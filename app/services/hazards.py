@@ -31,6 +31,7 @@ from app.services.imports.common import refuse
 from app.services.locate import parse_bbox
 from app.services.privacy import log_personal_read, mask_name, mask_phone
 from app.services.readers import copy_upload, file_kind, read_geojson, read_vector, remove
+from app.services.write_scope import require_stored_writable, require_writable, write_faults
 from app.store import hazards as store
 from app.store.scope import Scope
 from geo import crs as geocrs
@@ -234,6 +235,7 @@ def create_hazard(session: Session, scope: Scope, body, *, max_vertices: int) ->
     hazard_class = parse_class(body.hazard_class)
     severity = parse_severity(body.severity)
     geom = parse_hazard_geometry(body.geometry, body.crs, max_vertices=max_vertices)
+    require_writable(session, scope, geom, what="The hazard")
     item = {
         "name": _name(body.name, CLASS_LABELS[hazard_class]),
         "hazard_class": hazard_class,
@@ -255,9 +257,12 @@ def _live_row(session: Session, hazard_id: int):
     return row
 
 
-def update_hazard(session: Session, hazard_id: int, body, *, max_vertices: int) -> dict:
+def update_hazard(
+    session: Session, scope: Scope, hazard_id: int, body, *, max_vertices: int
+) -> dict:
     """Change a live hazard's name, class, severity, description and/or geometry; committed."""
     _live_row(session, hazard_id)
+    require_stored_writable(session, scope, "hazards", hazard_id, what=f"Hazard {hazard_id}")
     values: dict = {}
     if body.hazard_class is not None:
         values["hazard_class"] = parse_class(body.hazard_class)
@@ -271,6 +276,7 @@ def update_hazard(session: Session, hazard_id: int, body, *, max_vertices: int) 
         values["description"] = body.description
     if body.geometry is not None:
         geom = parse_hazard_geometry(body.geometry, body.crs, max_vertices=max_vertices)
+        require_writable(session, scope, geom, what="The new geometry")
         values["wkb"] = shapely.to_wkb(geom)
     if not values:
         raise BadRequest("Nothing to change: send name, hazard_class, severity or geometry.")
@@ -279,9 +285,10 @@ def update_hazard(session: Session, hazard_id: int, body, *, max_vertices: int) 
     return get_hazard(session, hazard_id)
 
 
-def retire_hazard(session: Session, hazard_id: int) -> dict:
+def retire_hazard(session: Session, scope: Scope, hazard_id: int) -> dict:
     """Retire a hazard (``valid_to`` = now): kept for history and past impact runs."""
     _live_row(session, hazard_id)
+    require_stored_writable(session, scope, "hazards", hazard_id, what=f"Hazard {hazard_id}")
     store.retire_hazard(session, hazard_id)
     session.commit()
     return get_hazard(session, hazard_id)
@@ -406,6 +413,11 @@ def import_hazard_file(
     geoms = geocrs.geometry_to_wgs84(np.array([i["wkb"] for i in items], dtype=object), system)
     for item, geom in zip(items, geoms):
         item["wkb"] = shapely.to_wkb(geom)
+    where = write_faults(session, scope, [i["wkb"] for i in items])
+    for (number, *_rest), fault in zip(features, where):
+        if fault:
+            faults.append({"feature": number, "field": "geometry", "message": f"the {fault}"})
+    refuse(faults, len(features), "features")
     ids = store.insert_hazards(session, items, scope.user_id)
     session.commit()
     return {"imported": len(ids), "ids": ids}

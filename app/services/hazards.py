@@ -416,7 +416,9 @@ def import_hazard_file(
     where = write_faults(session, scope, [i["wkb"] for i in items])
     for (number, *_rest), fault in zip(features, where):
         if fault:
-            faults.append({"feature": number, "field": "geometry", "message": f"the {fault}"})
+            faults.append(
+                {"feature": number, "field": "geometry", "message": f"the feature {fault}"}
+            )
     refuse(faults, len(features), "features")
     ids = store.insert_hazards(session, items, scope.user_id)
     session.commit()

@@ -30,7 +30,7 @@ def _max_vertices() -> int:
 @documented(query=("class", "severity", "bbox", "retired"))
 def list_hazards_view():
     """Hazards as a GeoJSON FeatureCollection (filters: class, severity, bbox, retired)."""
-    return jsonify(service.list_hazards(db.session, request.args))
+    return jsonify(service.list_hazards(db.session, request.args, current_scope()))
 
 
 @bp.post("/hazards")
@@ -84,7 +84,7 @@ def impact_of_set_view():
 @bp.get("/hazards/<hazard_id>")
 def get_hazard_view(hazard_id: str):
     """One hazard as a GeoJSON Feature."""
-    return jsonify(service.get_hazard(db.session, _id(hazard_id, "hazard")))
+    return jsonify(service.get_hazard(db.session, _id(hazard_id, "hazard"), current_scope()))
 
 
 @bp.patch("/hazards/<hazard_id>")

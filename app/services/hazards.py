@@ -29,7 +29,7 @@ from app.models.households import HOUSEHOLD_TAGS, VULNERABLE_TAGS
 from app.services.areas import parse_geometry
 from app.services.imports.common import refuse
 from app.services.locate import parse_bbox
-from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
 from app.services.readers import copy_upload, file_kind, read_geojson, read_vector, remove
 from app.services.write_scope import require_stored_writable, require_writable, write_faults
 from app.store import hazards as store
@@ -151,8 +151,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def feature(row) -> dict:
-    """A hazard row as a GeoJSON Feature with Chinese labels and its severity colour."""
+def feature(row, scope: Scope | None = None) -> dict:
+    """A hazard row as a GeoJSON Feature with Chinese labels and its severity colour; phone
+    and ID numbers in the description are masked unless ``scope`` sees personal data."""
+    personal = scope is not None and scope.sees_personal_data
     return {
         "type": "Feature",
         "id": row.id,
@@ -165,7 +167,7 @@ def feature(row) -> dict:
             "severity": row.severity,
             "severity_label": SEVERITY_LABELS[row.severity],
             "color": SEVERITY_COLORS[row.severity],
-            "description": row.description,
+            "description": row.description if personal else mask_free_text(row.description),
             "created_at": _iso(row.created_at),
             "updated_at": _iso(row.updated_at),
             "valid_to": _iso(row.valid_to),
@@ -208,16 +210,16 @@ def parse_filter(args: Mapping[str, str]) -> store.HazardFilter:
     )
 
 
-def list_hazards(session: Session, args: Mapping[str, str]) -> dict:
+def list_hazards(session: Session, args: Mapping[str, str], scope: Scope | None = None) -> dict:
     rows = store.hazard_rows(session, parse_filter(args))
-    return {"type": "FeatureCollection", "features": [feature(r) for r in rows]}
+    return {"type": "FeatureCollection", "features": [feature(r, scope) for r in rows]}
 
 
-def get_hazard(session: Session, hazard_id: int) -> dict:
+def get_hazard(session: Session, hazard_id: int, scope: Scope | None = None) -> dict:
     row = store.hazard_row(session, hazard_id)
     if row is None:
         raise NotFound(f"No hazard with id {hazard_id}.")
-    return feature(row)
+    return feature(row, scope)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -245,7 +247,7 @@ def create_hazard(session: Session, scope: Scope, body, *, max_vertices: int) ->
     }
     (hazard_id,) = store.insert_hazards(session, [item], scope.user_id)
     session.commit()
-    return get_hazard(session, hazard_id)
+    return get_hazard(session, hazard_id, scope)
 
 
 def _live_row(session: Session, hazard_id: int):
@@ -282,7 +284,7 @@ def update_hazard(
         raise BadRequest("Nothing to change: send name, hazard_class, severity or geometry.")
     store.update_hazard(session, hazard_id, values)
     session.commit()
-    return get_hazard(session, hazard_id)
+    return get_hazard(session, hazard_id, scope)
 
 
 def retire_hazard(session: Session, scope: Scope, hazard_id: int) -> dict:
@@ -291,7 +293,7 @@ def retire_hazard(session: Session, scope: Scope, hazard_id: int) -> dict:
     require_stored_writable(session, scope, "hazards", hazard_id, what=f"Hazard {hazard_id}")
     store.retire_hazard(session, hazard_id)
     session.commit()
-    return get_hazard(session, hazard_id)
+    return get_hazard(session, hazard_id, scope)
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -518,7 +520,7 @@ def _door_knock(session: Session, scope: Scope, household_ids: list[int]) -> lis
                 "household_id": r.id,
                 "grid_code": r.grid_code,
                 "grid_name": r.grid_name,
-                "address": r.address,
+                "address": r.address if personal else mask_free_text(r.address),
                 "head_name": r.head_name if personal else mask_name(r.head_name),
                 "phone": r.phone if personal else mask_phone(r.phone),
                 "members": r.members,

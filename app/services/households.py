@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import BadRequest, Forbidden, InvalidData
 from app.services.imports import HOUSEHOLD_COLUMNS, import_households, load_household_frame
-from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
 from app.services.readers import copy_upload, remove
 from app.services.write_scope import OUTSIDE_REGION
 from app.store import households as store
@@ -32,6 +32,7 @@ def list_households(
         for item in items:
             item["head_name"] = mask_name(item["head_name"])
             item["phone"] = mask_phone(item["phone"])
+            item["address"] = mask_free_text(item["address"])
     return items, total
 
 
@@ -85,6 +86,7 @@ def create_household(session: Session, scope: Scope, payload: object) -> dict:
     item = asdict(created)
     if not scope.sees_personal_data:
         item["head_name"], item["phone"] = mask_name(item["head_name"]), mask_phone(item["phone"])
+        item["address"] = mask_free_text(item["address"])
     return item
 
 

@@ -29,7 +29,7 @@ from app.models.hazards import SITE_TYPES
 from app.services.hazards import parse_hazard_geometry
 from app.services.locate import parse_bbox
 from app.services.photos import PhotoUpload, check_photos
-from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
 from app.services.write_scope import require_stored_writable, require_writable
 from app.store import sites as store
 from app.store.scope import Scope
@@ -280,7 +280,9 @@ def _public_properties(row, status: SiteStatus) -> dict:
 
 def feature(row, status: SiteStatus, scope: Scope | None) -> dict:
     """A site as a GeoJSON Feature; the contact is masked unless ``scope`` sees personal data."""
-    props = _public_properties(row, status) | {"description": row.description}
+    personal = scope is not None and scope.sees_personal_data
+    description = row.description if personal else mask_free_text(row.description)
+    props = _public_properties(row, status) | {"description": description}
     props |= _contact(row, scope)
     return {"type": "Feature", "id": row.id, "geometry": row.geometry, "properties": props}
 
@@ -370,7 +372,7 @@ def get_site(session: Session, scope: Scope, site_id: int, thresholds: Threshold
             "planned_percent": round(
                 planned_percent(row.planned_start, row.planned_end, p.reported_on), 1
             ),
-            "note": p.note,
+            "note": p.note if scope.sees_personal_data else mask_free_text(p.note),
             "photos": [_photo_url(i) for i in p.photo_ids],
         }
         for p in store.progress_history(session, site_id)

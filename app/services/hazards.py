@@ -27,6 +27,7 @@ from app.i18n import N_
 from app.models.hazards import HAZARD_CLASSES
 from app.models.households import HOUSEHOLD_TAGS, VULNERABLE_TAGS
 from app.services.areas import parse_geometry
+from app.services.exports import append_row
 from app.services.imports.common import refuse
 from app.services.locate import parse_bbox
 from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
@@ -578,10 +579,11 @@ def door_knock_workbook(view: dict) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Door-knock list")
-    sheet.append([str(header) for header in DOOR_KNOCK_HEADERS])
+    append_row(sheet, [str(header) for header in DOOR_KNOCK_HEADERS])
     for group in view["door_knock"]:
         for h in group["households"]:
-            sheet.append(
+            append_row(
+                sheet,
                 (
                     group["worker"],
                     h["grid_code"] or "",
@@ -591,7 +593,7 @@ def door_knock_workbook(view: dict) -> bytes:
                     h["phone"],
                     h["members"],
                     _(", ").join(h["tags"]),
-                )
+                ),
             )
     for column, width in zip("ABCDEFGH", (12, 18, 12, 30, 10, 14, 6, 20)):
         sheet.column_dimensions[column].width = width

@@ -418,3 +418,30 @@ def test_incident_intake_outside_the_district_is_refused(client, session, world)
     )
     assert response.status_code == 422
     assert "outside the district" in response.json["error"]["message"]
+
+
+def test_a_reporter_who_no_longer_holds_the_grid_may_not_move_the_incident(client, session, world):
+    from tests.factories import add_category
+
+    add_category(session)
+    add_user(session, "nw-worker", "worker", grids=[world.grids["NW"]])
+    add_user(session, "ne-worker", "worker", grids=[world.grids["NE"]])
+    session.commit()
+    headers = as_user(client, "nw-worker")
+    near_edge = {"lon": X0 + STEP - 0.0001, "lat": Y0 + 0.015}
+    case = client.post(
+        "/api/v1/incidents",
+        json={"category": "road", "description": "路灯不亮", **near_edge},
+        headers=headers,
+    ).json
+    assert case["grid"]["code"] == world.grids["NW"].code and case["near_boundary"]
+    url = f"/api/v1/incidents/{case['id']}/reroute"
+    moved = client.post(url, json={"grid": world.grids["NE"].code}, headers=headers)
+    assert moved.status_code == 200
+    back = client.post(url, json={"grid": world.grids["NW"].code}, headers=headers)
+    assert back.status_code == 403
+    session.expire_all()
+    grid_id = session.scalar(
+        text("SELECT grid_id FROM incidents WHERE id = :id"), {"id": case["id"]}
+    )
+    assert grid_id == world.grids["NE"].id

@@ -49,17 +49,16 @@ def point_write_faults(session: Session, scope: Scope, x, y) -> np.ndarray:
     """``write_faults`` for many WGS84 points at once (arrays of lon and lat), in memory:
     an object array of None, ``OUTSIDE_DISTRICT`` or ``OUTSIDE_REGION``."""
     district, region = store.write_regions_wkb(session, scope)
+    if district is None:
+        raise InvalidData("There is no district boundary yet: import the district first.")
     faults = np.full(len(x), None, dtype=object)
-    in_district = (
-        shapely.intersects_xy(shapely.from_wkb(district), x, y)
-        if district is not None
-        else np.zeros(len(x), dtype=bool)
-    )
-    in_region = (
-        shapely.intersects_xy(shapely.from_wkb(region), x, y)
-        if region is not None
-        else np.zeros(len(x), dtype=bool)
-    )
+    in_district = shapely.intersects_xy(shapely.from_wkb(district), x, y)
+    if not scope.restricted:
+        in_region = in_district  # the region is the district
+    elif region is not None:
+        in_region = shapely.intersects_xy(shapely.from_wkb(region), x, y)
+    else:
+        in_region = np.zeros(len(x), dtype=bool)
     faults[~in_region] = OUTSIDE_REGION
     faults[~in_district] = OUTSIDE_DISTRICT
     return faults

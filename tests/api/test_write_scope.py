@@ -445,3 +445,15 @@ def test_a_reporter_who_no_longer_holds_the_grid_may_not_move_the_incident(clien
         text("SELECT grid_id FROM incidents WHERE id = :id"), {"id": case["id"]}
     )
     assert grid_id == world.grids["NE"].id
+
+
+def test_a_zone_traced_along_the_area_edge_may_stray_half_a_metre(client, session, world):
+    headers = as_user(client, "nw-leader")
+    west, south, east, north = X0, Y0 + STEP, X0 + STEP, Y0 + 2 * STEP
+    metre = 1 / 94_800  # degrees of longitude per metre at this latitude, about
+    along_the_edge = box(west, south, east + 0.3 * metre, north)
+    assert create_hazard(client, headers, along_the_edge).status_code == 201
+    over_the_edge = box(west, south, east + 5 * metre, north)
+    assert create_hazard(client, headers, over_the_edge).status_code == 403
+    over_a_point = create_hazard(client, headers, shapely.Point(east + 0.3 * metre, Y0 + 0.015))
+    assert over_a_point.status_code == 403

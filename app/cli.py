@@ -143,9 +143,13 @@ def import_areas_command(file, level, crs, parent_code, code_field, name_field) 
 def import_households_command(file, crs) -> None:
     """Import households from CSV, GeoPackage or GeoJSON; bad rows are listed, none imported."""
     from app.services.imports import import_households
+    from app.store.scope import Scope
 
+    # The operator at the console writes as the district does: anywhere inside it.
     with progress_bar("importing households") as progress:
-        result = import_households(db.session, file, crs=crs, progress=progress)
+        result = import_households(
+            db.session, file, scope=Scope.everything(), crs=crs, progress=progress
+        )
     click.echo(
         f"imported {result.imported} households: {result.assigned} assigned to grids, "
         f"{result.uncovered} in no grid"

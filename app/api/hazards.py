@@ -31,7 +31,7 @@ def _max_vertices() -> int:
 @documented(query=("class", "severity", "bbox", "retired"))
 def list_hazards_view():
     """Hazards as a GeoJSON FeatureCollection (filters: class, severity, bbox, retired)."""
-    return jsonify(service.list_hazards(db.session, request.args))
+    return jsonify(service.list_hazards(db.session, request.args, current_scope()))
 
 
 @bp.post("/hazards")
@@ -85,7 +85,7 @@ def impact_of_set_view():
 @bp.get("/hazards/<hazard_id>")
 def get_hazard_view(hazard_id: str):
     """One hazard as a GeoJSON Feature."""
-    return jsonify(service.get_hazard(db.session, _id(hazard_id, "hazard")))
+    return jsonify(service.get_hazard(db.session, _id(hazard_id, "hazard"), current_scope()))
 
 
 @bp.patch("/hazards/<hazard_id>")
@@ -95,7 +95,7 @@ def update_hazard_view(hazard_id: str):
     """Change a live hazard's name, class, severity, description or geometry."""
     body = parse_body(schemas.HazardPatch)
     item = service.update_hazard(
-        db.session, _id(hazard_id, "hazard"), body, max_vertices=_max_vertices()
+        db.session, current_scope(), _id(hazard_id, "hazard"), body, max_vertices=_max_vertices()
     )
     return jsonify(item)
 
@@ -104,7 +104,7 @@ def update_hazard_view(hazard_id: str):
 @roles_required(*EDITORS)
 def retire_hazard_view(hazard_id: str):
     """Retire a hazard (sets valid_to); its impact runs are kept."""
-    return jsonify(service.retire_hazard(db.session, _id(hazard_id, "hazard")))
+    return jsonify(service.retire_hazard(db.session, current_scope(), _id(hazard_id, "hazard")))
 
 
 @bp.post("/hazards/<hazard_id>/impact")

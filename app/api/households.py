@@ -53,6 +53,7 @@ def import_households_view():
         )
     result = import_household_file(
         db.session,
+        current_scope(),
         upload.stream,
         upload.filename,
         request.form.get("crs", "wgs84"),

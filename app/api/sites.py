@@ -54,7 +54,7 @@ def get_site_view(site_id: int):
 @documented(body=schemas.SitePatch)
 def update_site_view(site_id: int):
     """Set or clear the done dates of a site's milestones."""
-    service.update_milestones(db.session, site_id, parse_body(schemas.SitePatch))
+    service.update_milestones(db.session, current_scope(), site_id, parse_body(schemas.SitePatch))
     return jsonify(_site(site_id))
 
 

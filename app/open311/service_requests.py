@@ -22,7 +22,7 @@ from app.open311.clients import authenticate
 from app.services.calendar import SHANGHAI
 from app.services.incidents import submit_incident
 from app.services.locate import parse_lon_lat
-from app.services.privacy import mask_phone
+from app.services.privacy import mask_free_text
 from app.services.workflow import STATUS_NAMES
 from geo import crs as geocrs
 
@@ -32,8 +32,6 @@ MAX_IDS = 1000
 MAX_ID = 2**63 - 1  # incidents.id is a bigint
 OPEN311_STATUSES = ("open", "closed")
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[(.*)\]$")
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9Xx])\d{17}[0-9Xx](?![0-9Xx])")
 _FROM_WGS84 = {
     "wgs84": lambda x, y: (x, y),
     "cgcs2000": lambda x, y: (x, y),
@@ -334,15 +332,12 @@ def _query(selection: RequestFilter):
 
 
 def public_description(text: str | None) -> str | None:
-    """Mask mobile and ID numbers a reporter typed into a description.
+    """Mask the phone and ID numbers a reporter typed into a description, however spelt.
 
     >>> public_description("请联系 13812345678，身份证 51138119800101123X")
     '请联系 138****5678，身份证 511***********123X'
     """
-    if not text:
-        return text
-    text = _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
-    return _ID_NUMBER.sub(lambda m: m.group(0)[:3] + "*" * 11 + m.group(0)[-4:], text)
+    return mask_free_text(text)
 
 
 def _status_notes(row) -> str:
@@ -367,7 +362,7 @@ def _as_request(row, lon: float, lat: float) -> dict:
         "requested_datetime": _local(row.created_at),
         "updated_datetime": _local(row.updated_at),
         "expected_datetime": _local(row.deadline_at),
-        "address": row.address,
+        "address": public_description(row.address),
         "address_id": None,
         "zipcode": None,
         "lat": round(lat, 7),

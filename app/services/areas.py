@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from app.errors import (
     BadRequest,
     Conflict,
-    Forbidden,
     InvalidData,
     NotFound,
     PreconditionFailed,
@@ -29,6 +28,7 @@ from app.errors import (
 )
 from app.models import CODE_LENGTHS, LEVEL_VALUES, Area, AreaVersion, Level, default_area_name
 from app.services.assignment import Reassignment, reassign_region
+from app.services.write_scope import require_area_writable
 from app.store import areas as store
 from geo import crs as geocrs
 from geo import partition
@@ -249,9 +249,7 @@ def _archive(session: Session, area: Area, actor_id: int | None, now, note: str)
 
 def require_editable(session: Session, actor_id: int | None, area: Area) -> None:
     """A planner given an area (``create-user --area``) edits only at or below it."""
-    limit = store.editing_limit(session, actor_id)
-    if limit is not None and not store.is_within(session, area.id, limit):
-        raise Forbidden(f"{area.code} lies outside the area you may edit.")
+    require_area_writable(session, actor_id, area.id, area.code)
 
 
 def _locked_for_change(

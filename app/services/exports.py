@@ -3,15 +3,19 @@ WKT, and an Excel sheet with Chinese headers for people."""
 
 from __future__ import annotations
 
+import csv
 import io
+import math
 import tempfile
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidData
@@ -36,6 +40,54 @@ EXCEL_HEADERS = {
     "households": "住户数",
     "area_km2": "面积（平方公里）",
 }
+
+
+# --- spreadsheet cells: user text is text, never a formula (OWASP "CSV injection") ---------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value for a CSV cell: text starting like a formula gets a leading ``'`` so that a
+    spreadsheet shows it instead of evaluating it; numbers and everything else are unchanged.
+
+    >>> [csv_cell(v) for v in ("=1+1", "-2", "@x", "网格", -2, None)]
+    ["'=1+1", "'-2", "'@x", '网格', -2, None]
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(rows: Iterable[Sequence]) -> str:
+    """Rows as CSV text with every cell passed through ``csv_cell``, None as empty, led by a
+    byte order mark so that Excel reads the file as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows(["" if v is None else csv_cell(v) for v in row] for row in rows)
+    return "\ufeff" + buffer.getvalue()
+
+
+def _excel_value(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str):
+        # Control characters cannot be stored in the XML of a workbook.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def append_row(sheet, values: Sequence) -> None:
+    """Append a row to an openpyxl sheet with every string written as a text cell (openpyxl
+    would store ``=…`` as a formula), and text that starts like a formula marked with Excel's
+    quote prefix, so that editing the cell does not turn it into one either.  Numbers stay
+    numbers."""
+    sheet.append([_excel_value(v) for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+            if cell.value.startswith(FORMULA_STARTS):
+                cell.quotePrefix = True
 
 
 @dataclass(frozen=True)
@@ -72,14 +124,28 @@ def _shapefile_zip(frame: gpd.GeoDataFrame) -> bytes:
         return buffer.getvalue()
 
 
+def _plain_rows(table: pd.DataFrame) -> list[list]:
+    """The cells of a table as Python values (numpy scalars unwrapped, missing as None)."""
+    return table.astype(object).where(table.notna(), None).values.tolist()
+
+
 def _excel(frame: gpd.GeoDataFrame) -> bytes:
-    table = pd.DataFrame(frame[list(EXCEL_HEADERS)]).rename(columns=EXCEL_HEADERS)
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    table = pd.DataFrame(frame[list(EXCEL_HEADERS)])
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "网格"
+    append_row(sheet, list(EXCEL_HEADERS.values()))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in _plain_rows(table):
+        append_row(sheet, row)
+    for column, width in zip("ABCDEF", (18, 16, 14, 14, 8, 16)):
+        sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name="网格", index=False)
-        sheet = writer.sheets["网格"]
-        for column, width in zip("ABCDEF", (18, 16, 14, 14, 8, 16)):
-            sheet.column_dimensions[column].width = width
+    book.save(buffer)
     return buffer.getvalue()
 
 
@@ -113,7 +179,7 @@ def export_areas(
     elif fmt == "csv":
         table = pd.DataFrame(frame.drop(columns="geometry"))
         table["wkt"] = shapely.to_wkt(frame.geometry.values, rounding_precision=7)
-        data = table.to_csv(index=False).encode("utf-8-sig")  # the BOM lets Excel read UTF-8
+        data = csv_text([list(table.columns), *_plain_rows(table)]).encode()
     else:
         data = _excel(frame)
     mimetype, suffix = FORMATS[fmt]

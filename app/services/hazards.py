@@ -27,10 +27,12 @@ from app.i18n import N_
 from app.models.hazards import HAZARD_CLASSES
 from app.models.households import HOUSEHOLD_TAGS, VULNERABLE_TAGS
 from app.services.areas import parse_geometry
+from app.services.exports import append_row
 from app.services.imports.common import refuse
 from app.services.locate import parse_bbox
-from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
 from app.services.readers import copy_upload, file_kind, read_geojson, read_vector, remove
+from app.services.write_scope import require_stored_writable, require_writable, write_faults
 from app.store import hazards as store
 from app.store.scope import Scope
 from geo import crs as geocrs
@@ -150,8 +152,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def feature(row) -> dict:
-    """A hazard row as a GeoJSON Feature with Chinese labels and its severity colour."""
+def feature(row, scope: Scope | None = None) -> dict:
+    """A hazard row as a GeoJSON Feature with Chinese labels and its severity colour; phone
+    and ID numbers in the description are masked unless ``scope`` sees personal data."""
+    personal = scope is not None and scope.sees_personal_data
     return {
         "type": "Feature",
         "id": row.id,
@@ -164,7 +168,7 @@ def feature(row) -> dict:
             "severity": row.severity,
             "severity_label": SEVERITY_LABELS[row.severity],
             "color": SEVERITY_COLORS[row.severity],
-            "description": row.description,
+            "description": row.description if personal else mask_free_text(row.description),
             "created_at": _iso(row.created_at),
             "updated_at": _iso(row.updated_at),
             "valid_to": _iso(row.valid_to),
@@ -207,16 +211,16 @@ def parse_filter(args: Mapping[str, str]) -> store.HazardFilter:
     )
 
 
-def list_hazards(session: Session, args: Mapping[str, str]) -> dict:
+def list_hazards(session: Session, args: Mapping[str, str], scope: Scope | None = None) -> dict:
     rows = store.hazard_rows(session, parse_filter(args))
-    return {"type": "FeatureCollection", "features": [feature(r) for r in rows]}
+    return {"type": "FeatureCollection", "features": [feature(r, scope) for r in rows]}
 
 
-def get_hazard(session: Session, hazard_id: int) -> dict:
+def get_hazard(session: Session, hazard_id: int, scope: Scope | None = None) -> dict:
     row = store.hazard_row(session, hazard_id)
     if row is None:
         raise NotFound(f"No hazard with id {hazard_id}.")
-    return feature(row)
+    return feature(row, scope)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -234,6 +238,7 @@ def create_hazard(session: Session, scope: Scope, body, *, max_vertices: int) ->
     hazard_class = parse_class(body.hazard_class)
     severity = parse_severity(body.severity)
     geom = parse_hazard_geometry(body.geometry, body.crs, max_vertices=max_vertices)
+    require_writable(session, scope, geom, what="The hazard")
     item = {
         "name": _name(body.name, CLASS_LABELS[hazard_class]),
         "hazard_class": hazard_class,
@@ -243,7 +248,7 @@ def create_hazard(session: Session, scope: Scope, body, *, max_vertices: int) ->
     }
     (hazard_id,) = store.insert_hazards(session, [item], scope.user_id)
     session.commit()
-    return get_hazard(session, hazard_id)
+    return get_hazard(session, hazard_id, scope)
 
 
 def _live_row(session: Session, hazard_id: int):
@@ -255,9 +260,12 @@ def _live_row(session: Session, hazard_id: int):
     return row
 
 
-def update_hazard(session: Session, hazard_id: int, body, *, max_vertices: int) -> dict:
+def update_hazard(
+    session: Session, scope: Scope, hazard_id: int, body, *, max_vertices: int
+) -> dict:
     """Change a live hazard's name, class, severity, description and/or geometry; committed."""
     _live_row(session, hazard_id)
+    require_stored_writable(session, scope, "hazards", hazard_id, what=f"Hazard {hazard_id}")
     values: dict = {}
     if body.hazard_class is not None:
         values["hazard_class"] = parse_class(body.hazard_class)
@@ -271,20 +279,22 @@ def update_hazard(session: Session, hazard_id: int, body, *, max_vertices: int) 
         values["description"] = body.description
     if body.geometry is not None:
         geom = parse_hazard_geometry(body.geometry, body.crs, max_vertices=max_vertices)
+        require_writable(session, scope, geom, what="The new geometry")
         values["wkb"] = shapely.to_wkb(geom)
     if not values:
         raise BadRequest("Nothing to change: send name, hazard_class, severity or geometry.")
     store.update_hazard(session, hazard_id, values)
     session.commit()
-    return get_hazard(session, hazard_id)
+    return get_hazard(session, hazard_id, scope)
 
 
-def retire_hazard(session: Session, hazard_id: int) -> dict:
+def retire_hazard(session: Session, scope: Scope, hazard_id: int) -> dict:
     """Retire a hazard (``valid_to`` = now): kept for history and past impact runs."""
     _live_row(session, hazard_id)
+    require_stored_writable(session, scope, "hazards", hazard_id, what=f"Hazard {hazard_id}")
     store.retire_hazard(session, hazard_id)
     session.commit()
-    return get_hazard(session, hazard_id)
+    return get_hazard(session, hazard_id, scope)
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -406,6 +416,13 @@ def import_hazard_file(
     geoms = geocrs.geometry_to_wgs84(np.array([i["wkb"] for i in items], dtype=object), system)
     for item, geom in zip(items, geoms):
         item["wkb"] = shapely.to_wkb(geom)
+    where = write_faults(session, scope, [i["wkb"] for i in items])
+    for (number, *_rest), fault in zip(features, where):
+        if fault:
+            faults.append(
+                {"feature": number, "field": "geometry", "message": f"the feature {fault}"}
+            )
+    refuse(faults, len(features), "features")
     ids = store.insert_hazards(session, items, scope.user_id)
     session.commit()
     return {"imported": len(ids), "ids": ids}
@@ -504,7 +521,7 @@ def _door_knock(session: Session, scope: Scope, household_ids: list[int]) -> lis
                 "household_id": r.id,
                 "grid_code": r.grid_code,
                 "grid_name": r.grid_name,
-                "address": r.address,
+                "address": r.address if personal else mask_free_text(r.address),
                 "head_name": r.head_name if personal else mask_name(r.head_name),
                 "phone": r.phone if personal else mask_phone(r.phone),
                 "members": r.members,
@@ -562,10 +579,11 @@ def door_knock_workbook(view: dict) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Door-knock list")
-    sheet.append([str(header) for header in DOOR_KNOCK_HEADERS])
+    append_row(sheet, [str(header) for header in DOOR_KNOCK_HEADERS])
     for group in view["door_knock"]:
         for h in group["households"]:
-            sheet.append(
+            append_row(
+                sheet,
                 (
                     group["worker"],
                     h["grid_code"] or "",
@@ -575,7 +593,7 @@ def door_knock_workbook(view: dict) -> bytes:
                     h["phone"],
                     h["members"],
                     _(", ").join(h["tags"]),
-                )
+                ),
             )
     for column, width in zip("ABCDEFGH", (12, 18, 12, 30, 10, 14, 6, 20)):
         sheet.column_dimensions[column].width = width

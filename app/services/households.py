@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.errors import BadRequest, Forbidden, InvalidData
 from app.services.imports import HOUSEHOLD_COLUMNS, import_households, load_household_frame
-from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
 from app.services.readers import copy_upload, remove
+from app.services.write_scope import OUTSIDE_REGION
 from app.store import households as store
 from app.store.scope import Scope
 
@@ -31,6 +32,7 @@ def list_households(
         for item in items:
             item["head_name"] = mask_name(item["head_name"])
             item["phone"] = mask_phone(item["phone"])
+            item["address"] = mask_free_text(item["address"])
     return items, total
 
 
@@ -67,30 +69,36 @@ def create_household(session: Session, scope: Scope, payload: object) -> dict:
         raise InvalidData(f"Missing field(s): {', '.join(missing)}.", details={"fields": missing})
     row = {column: _as_cell(payload.get(column)) for column in HOUSEHOLD_COLUMNS}
     frame = pd.DataFrame([row], index=[1])
-    load_household_frame(session, frame, unit="item", crs=payload.get("crs") or "wgs84")
+    try:
+        load_household_frame(
+            session, frame, unit="item", scope=scope, crs=payload.get("crs") or "wgs84"
+        )
+    except InvalidData as refused:
+        # One household, so a point outside the writer's area is a refusal of the request.
+        faults = refused.details if isinstance(refused.details, list) else []
+        if any(f.get("message") == f"the point {OUTSIDE_REGION}" for f in faults):
+            raise Forbidden(f"The household {OUTSIDE_REGION}.") from None
+        raise
     household_id = session.scalar(text("SELECT household_id FROM imported_households"))
     rows, _ = store.households_in_scope(session, Scope.everything(), household_id=household_id)
     created = rows[0]
-    grid_id = session.scalar(
-        text("SELECT grid_id FROM household_grid WHERE household_id = :id"), {"id": household_id}
-    )
-    if scope.restricted and not scope.allows_grid(grid_id):
-        session.rollback()
-        raise Forbidden("The household lies outside your grids.")
     session.commit()
     item = asdict(created)
     if not scope.sees_personal_data:
         item["head_name"], item["phone"] = mask_name(item["head_name"]), mask_phone(item["phone"])
+        item["address"] = mask_free_text(item["address"])
     return item
 
 
-def import_household_file(session: Session, upload, filename: str, crs: str, limit: int):
+def import_household_file(
+    session: Session, scope: Scope, upload, filename: str, crs: str, limit: int
+):
     """Import an uploaded file (CSV, GeoJSON, GeoPackage); all rows or none."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in (".csv", ".geojson", ".json", ".gpkg"):
         raise BadRequest("Upload a .csv, .geojson or .gpkg file.", details={"field": "file"})
     path = copy_upload(upload, suffix, limit)
     try:
-        return import_households(session, path, crs=crs or "wgs84")
+        return import_households(session, path, scope=scope, crs=crs or "wgs84")
     finally:
         remove(path)

@@ -15,7 +15,7 @@ from app.errors import NotFound
 from app.models import OPEN_STATUSES, User
 from app.services import workflow
 from app.services.incidents import SUPERVISORS, visible
-from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
 from app.store import incidents as store
 from app.store.calendar import load_calendar
 from app.store.scope import Scope
@@ -37,8 +37,8 @@ def _item(row, scope: Scope, calendar, now: datetime) -> dict:
         "status_name": workflow.STATUS_NAMES.get(row.status, row.status),
         "channel": row.channel,
         "category": {"code": row.category_code, "name": row.category_name},
-        "description": row.description,
-        "address": row.address,
+        "description": row.description if personal else mask_free_text(row.description),
+        "address": row.address if personal else mask_free_text(row.address),
         "lon": round(row.lon, 7),
         "lat": round(row.lat, 7),
         "grid": _area(row.grid_code, row.grid_name),
@@ -132,7 +132,7 @@ def incident_detail(
             "from_status": e.from_status,
             "to_status": e.to_status,
             "to_name": workflow.STATUS_NAMES.get(e.to_status, e.to_status),
-            "note": e.note,
+            "note": e.note if scope.sees_personal_data else mask_free_text(e.note),
             "at": _iso(e.created_at),
             "by": {"id": e.actor_id, "name": e.actor_name, "role": e.actor_role}
             if e.actor_id

@@ -380,6 +380,9 @@ def reroute(
     now = now or datetime.now(UTC)
     note = _text(note, "note", MAX_NOTE, required=False) or ""
     incident = load_for_update(session, user, scope, incident_id)
+    # Its reporter sees an incident anywhere, but only whoever holds its grid moves it.
+    if not scope.allows_grid(incident.grid_id) and incident.grid_id is not None:
+        raise Forbidden("Only the grid's own worker or the command centre may move this incident.")
     if incident.status not in OPEN_STATUSES:
         raise Conflict(f"Incident {incident_id} is {incident.status}; only open ones move.")
     target = store.grid_chain(session, grid_code)

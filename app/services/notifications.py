@@ -17,8 +17,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Department, Notification, WebhookDelivery
+from app.services.privacy import mask_free_text
 
 WEBHOOK_TIMEOUT_S = 5
+FREE_TEXT_FIELDS = frozenset({"description", "address", "note"})
 MAX_ATTEMPTS = 8
 
 
@@ -83,6 +85,12 @@ def queue_webhook(
     url = session.scalar(select(Department.webhook_url).where(Department.id == department_id))
     if not url:
         return False
+    # An outside system gets no personal data: numbers typed into free text are masked
+    # before the payload is even stored in the outbox.
+    payload = {
+        key: mask_free_text(value) if key in FREE_TEXT_FIELDS and isinstance(value, str) else value
+        for key, value in payload.items()
+    }
     session.add(
         WebhookDelivery(
             department_id=department_id, incident_id=incident_id, event=event, payload=payload

@@ -29,7 +29,8 @@ from app.models.hazards import SITE_TYPES
 from app.services.hazards import parse_hazard_geometry
 from app.services.locate import parse_bbox
 from app.services.photos import PhotoUpload, check_photos
-from app.services.privacy import log_personal_read, mask_name, mask_phone
+from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
+from app.services.write_scope import require_stored_writable, require_writable
 from app.store import sites as store
 from app.store.scope import Scope
 
@@ -279,7 +280,9 @@ def _public_properties(row, status: SiteStatus) -> dict:
 
 def feature(row, status: SiteStatus, scope: Scope | None) -> dict:
     """A site as a GeoJSON Feature; the contact is masked unless ``scope`` sees personal data."""
-    props = _public_properties(row, status) | {"description": row.description}
+    personal = scope is not None and scope.sees_personal_data
+    description = row.description if personal else mask_free_text(row.description)
+    props = _public_properties(row, status) | {"description": description}
     props |= _contact(row, scope)
     return {"type": "Feature", "id": row.id, "geometry": row.geometry, "properties": props}
 
@@ -369,7 +372,7 @@ def get_site(session: Session, scope: Scope, site_id: int, thresholds: Threshold
             "planned_percent": round(
                 planned_percent(row.planned_start, row.planned_end, p.reported_on), 1
             ),
-            "note": p.note,
+            "note": p.note if scope.sees_personal_data else mask_free_text(p.note),
             "photos": [_photo_url(i) for i in p.photo_ids],
         }
         for p in store.progress_history(session, site_id)
@@ -401,11 +404,13 @@ def create_site(session: Session, scope: Scope, body, *, max_vertices: int) -> i
         if not getattr(body, name).strip():
             raise InvalidData(f"{name} must not be blank.", details={"field": name})
     milestones = parse_milestones(body.milestones, start, end, today())
+    geom = _site_geometry(body.geometry, body.crs, max_vertices)
+    require_writable(session, scope, geom, what="The site")
     values = {
         "name": body.name.strip(),
         "site_type": body.site_type,
         "owner": body.owner.strip(),
-        "geom": _site_geometry(body.geometry, body.crs, max_vertices),
+        "geom": geom,
         "planned_start": start,
         "planned_end": end,
         "description": body.description or "",
@@ -417,11 +422,12 @@ def create_site(session: Session, scope: Scope, body, *, max_vertices: int) -> i
     return site_id
 
 
-def update_milestones(session: Session, site_id: int, body) -> None:
+def update_milestones(session: Session, scope: Scope, site_id: int, body) -> None:
     """Set or clear the done dates of a site's milestones, all or none; committed."""
     row = store.site_row(session, site_id)
     if row is None:
         raise NotFound(f"No reconstruction site with id {site_id}.")
+    require_stored_writable(session, scope, "sites", site_id, what=f"Site {site_id}")
     if not body.milestones:
         raise BadRequest("Nothing to change: send milestones [{id, done_date}].")
     on = today()
@@ -490,6 +496,7 @@ def report_progress(
     row = store.site_row(session, site_id)
     if row is None:
         raise NotFound(f"No reconstruction site with id {site_id}.")
+    require_stored_writable(session, scope, "sites", site_id, what=f"Site {site_id}")
     values = {
         "percent": _percent(report.percent),
         "reported_on": _reported_on(report.reported_on, row.planned_start, today()),

@@ -119,11 +119,16 @@ def copy_households(session: Session, rows, total: int, progress=None) -> int:
     return cursor.rowcount
 
 
-def existing_external_ids(session: Session, external_ids: list[str]) -> set[str]:
+def existing_external_ids(session: Session, external_ids: list[str]) -> dict[str, int | None]:
+    """{external_id: the grid its household is assigned to (None: uncovered)} for the taken ones."""
     if not external_ids:
-        return set()
-    rows = session.scalars(
-        text("SELECT external_id FROM households WHERE external_id = ANY(:ids)"),
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT h.external_id, hg.grid_id FROM households h "
+            "LEFT JOIN household_grid hg ON hg.household_id = h.id "
+            "WHERE h.external_id = ANY(:ids)"
+        ),
         {"ids": external_ids},
     )
-    return set(rows)
+    return {r.external_id: r.grid_id for r in rows}

@@ -1,8 +1,12 @@
-"""What a user may see, passed into every query as a parameter."""
+"""What a user may see and where they may write, passed into every query as a parameter."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -26,3 +30,119 @@ class Scope:
 
     def allows_grid(self, grid_id: int | None) -> bool:
         return self.grid_ids is None or grid_id in self.grid_ids
+
+
+# The writer's region, as ``auth.scope_for`` draws what they see: a worker's own grids, the
+# area a leader or planner was given (create-user --area),
+# else the whole district.  NULL (nowhere) for a worker without grids.
+_REGION = """
+    SELECT CASE
+        WHEN NOT :restricted THEN (SELECT district FROM district)
+        ELSE COALESCE(
+            (SELECT a.geom FROM users u JOIN areas a ON a.id = u.area_id
+             WHERE u.id = :user_id AND u.role <> 'worker'),
+            (SELECT ST_Union(geom) FROM areas WHERE id = ANY(:grid_ids) AND valid_to IS NULL))
+    END
+"""
+
+# Polygons may stray by up to half a metre over the region's edge (a zone traced along a
+# boundary), as areas may over their parent's; points and lines must lie inside or on it.
+_COVERS = """
+    CASE WHEN {region} IS NULL THEN false
+         WHEN ST_Covers({region}, i.geom) THEN true
+         WHEN ST_Dimension(i.geom) = 2
+              THEN ST_Covers(ST_Buffer({region}::geography, 0.5)::geometry, i.geom)
+         ELSE false END
+"""
+
+
+def geometries_inside(
+    session: Session, scope: Scope, wkbs: Sequence[bytes]
+) -> list[tuple[bool, bool]]:
+    """For each WKB geometry (SRID 4326): (inside the district, inside the writer's region)."""
+    if not wkbs:
+        return []
+    rows = session.execute(
+        text(
+            f"""
+            WITH district AS (
+                SELECT ST_Union(geom) AS district FROM areas
+                WHERE level = 'district' AND valid_to IS NULL
+            ), region AS ({_REGION}) , items AS (
+                SELECT n, ST_GeomFromWKB(wkb, 4326) AS geom
+                FROM unnest(CAST(:wkbs AS bytea[])) WITH ORDINALITY AS t(wkb, n)
+            )
+            SELECT {_COVERS.format(region="(SELECT district FROM district)")} AS in_district,
+                   {_COVERS.format(region="(SELECT * FROM region)")} AS in_region
+            FROM items i ORDER BY n
+            """
+        ),
+        {**_region_params(scope), "wkbs": [bytes(w) for w in wkbs]},
+    )
+    return [(bool(r.in_district), bool(r.in_region)) for r in rows]
+
+
+def write_regions_wkb(session: Session, scope: Scope) -> tuple[bytes | None, bytes | None]:
+    """The district and the writer's region as WKB, for checking many points at once."""
+    row = session.execute(
+        text(
+            f"""
+            WITH district AS (
+                SELECT ST_Union(geom) AS district FROM areas
+                WHERE level = 'district' AND valid_to IS NULL
+            ), region AS ({_REGION})
+            SELECT ST_AsBinary((SELECT district FROM district)) AS district,
+                   ST_AsBinary((SELECT * FROM region)) AS region
+            """
+        ),
+        _region_params(scope),
+    ).one()
+    return (
+        bytes(row.district) if row.district is not None else None,
+        bytes(row.region) if row.region is not None else None,
+    )
+
+
+def _region_params(scope: Scope) -> dict:
+    return {
+        "restricted": scope.restricted,
+        "user_id": scope.user_id,
+        "grid_ids": sorted(scope.grid_ids or ()),
+    }
+
+
+STORED_GEOMETRY = {"hazards": "hazards", "sites": "sites"}
+
+
+def stored_geometry_wkb(session: Session, table: str, row_id: int) -> bytes | None:
+    """The geometry of a hazard or site as WKB, to check a write to it."""
+    return session.scalar(
+        text(f"SELECT ST_AsBinary(geom) FROM {STORED_GEOMETRY[table]} WHERE id = :id"),
+        {"id": row_id},
+    )
+
+
+def writing_area_id(session: Session, user_id: int | None) -> int | None:
+    """The area a user may write within (None: no area given, or the CLI)."""
+    if user_id is None:
+        return None
+    return session.scalar(text("SELECT area_id FROM users WHERE id = :id"), {"id": user_id})
+
+
+def area_is_within(session: Session, area_id: int, ancestor_id: int) -> bool:
+    """True when ``area_id`` is ``ancestor_id`` or lies below it in the hierarchy."""
+    return bool(
+        session.scalar(
+            text(
+                """
+                WITH RECURSIVE up AS (
+                    SELECT id, parent_id FROM areas WHERE id = :area
+                    UNION ALL
+                    SELECT p.id, p.parent_id FROM areas p JOIN up ON p.id = up.parent_id
+                )
+                SELECT EXISTS (SELECT FROM up WHERE id = :ancestor)
+                """
+            ),
+            {"area": area_id, "ancestor": ancestor_id},
+        )
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from app.auth import current_scope, roles_required
 from app.extensions import db
 from app.headers import attachment
 from app.services import dashboard as service
+from app.services.exports import append_row, csv_text
 from app.web import bp
 
 LEADERS = ("leader", "admin")
@@ -69,13 +69,8 @@ def _export_name(report: service.Dashboard, suffix: str) -> str:
 @roles_required(*LEADERS)
 def dashboard_csv():
     report = _report()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(service.export_headers())
-    writer.writerows(["" if v is None else v for v in row] for row in service.export_rows(report))
-    # The byte order mark makes Excel read the file as UTF-8.
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        csv_text([service.export_headers(), *service.export_rows(report)]),
         mimetype="text/csv",
         headers={"Content-Disposition": attachment(_export_name(report, "csv"))},
     )
@@ -88,11 +83,11 @@ def dashboard_xlsx():
     book = Workbook()
     sheet = book.active
     sheet.title = _("by %(level)s", level=report.level_name)
-    sheet.append(service.export_headers())
+    append_row(sheet, service.export_headers())
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in service.export_rows(report):
-        sheet.append(row)
+        append_row(sheet, row)
     sheet.freeze_panes = "C2"
     buffer = io.BytesIO()
     book.save(buffer)

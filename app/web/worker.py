@@ -23,7 +23,7 @@ from app.extensions import db
 from app.i18n import N_
 from app.models import VULNERABLE_TAGS, Area, User, WorkerGrid
 from app.services import incident_reads
-from app.services.privacy import mask_name, mask_phone
+from app.services.privacy import mask_free_text, mask_name, mask_phone
 from app.services.workflow import STATUS_LABELS
 from app.store.households import households_in_scope
 from app.store.scope import Scope
@@ -99,7 +99,7 @@ def _households(worker: User, grids: list[Area]):
     points = [[round(r.lon, 6), round(r.lat, 6), int(bool(vulnerable & set(r.tags)))] for r in rows]
     lines = [
         HouseholdLine(
-            r.address,
+            mask_free_text(r.address),
             mask_name(r.head_name),
             mask_phone(r.phone),
             r.members,

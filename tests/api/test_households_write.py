@@ -70,7 +70,7 @@ def test_worker_creates_in_own_grid_only(client, session, world):
     assert refused.json["error"] == {
         "code": "forbidden",
         "details": None,
-        "message": "The household lies outside your grids.",
+        "message": "The household lies outside the area you may edit.",
     }
     assert household_count(session) == before
 

@@ -30,7 +30,8 @@ TABLES = (ReconstructionSite, SiteMilestone, SiteProgress, SitePhoto)
 def world(session):
     world = build_world(session)
     world.users["leader"] = add_user(session, "leader", "leader")
-    world.users["wang"] = add_user(session, "wang", "worker", grids=[world.grids["NW"]])
+    # The sites below lie in the SW grid, which is the worker's.
+    world.users["wang"] = add_user(session, "wang", "worker", grids=[world.grids["SW"]])
     world.users["planner"] = add_user(session, "planner", "planner")
     # A refused request rolls its session back: what the fixture wrote must be committed.
     session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from app.errors import BadRequest, InvalidData
 from app.models import Area, Household
 from app.services.imports import import_areas, import_households
+from app.store.scope import Scope
 from geo import crs as geocrs
 from tests.factories import STEP, X0, Y0, add_households, build_world, current_grid_codes
 
@@ -266,7 +267,7 @@ def test_csv_households_are_imported_and_assigned(session, tmp_path):
         + f"A2,{X0 + 0.015},{Y0 + 0.015},保宁路2号,赵六,,1,\n"
         + f"A3,{X0 - 0.02},{Y0 - 0.02},城外1号,钱七,15900001111,,\n"
     )
-    result = import_households(session, path)
+    result = import_households(session, path, scope=Scope.everything())
     assert (result.imported, result.assigned, result.uncovered) == (3, 2, 1)
     rows = session.execute(
         select(Household.external_id, Household.members, Household.tags, Household.phone).order_by(
@@ -299,7 +300,7 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_imported(session, tmp_path):
     )
     before = household_count(session)
     with pytest.raises(InvalidData) as caught:
-        import_households(session, path)
+        import_households(session, path, scope=Scope.everything())
     assert caught.value.message.startswith("7 of 8 rows are invalid; nothing was imported")
     faults = {(f["row"], f["field"]) for f in caught.value.details}
     assert faults == {
@@ -323,7 +324,7 @@ def test_a_missing_column_is_named(session, tmp_path):
     with pytest.raises(
         InvalidData, match="lacks the column\\(s\\) head_name, phone, members, tags"
     ):
-        import_households(session, path)
+        import_households(session, path, scope=Scope.everything())
 
 
 def test_bd09_households_from_geojson(session, tmp_path):
@@ -346,7 +347,7 @@ def test_bd09_households_from_geojson(session, tmp_path):
             }
         ],
     )
-    result = import_households(session, path, crs="bd09")
+    result = import_households(session, path, scope=Scope.everything(), crs="bd09")
     assert result.assigned == 1
     x, y = session.execute(select(func.ST_X(Household.geom), func.ST_Y(Household.geom))).one()
     assert (x, y) == pytest.approx((X0 + 0.005, Y0 + 0.015), abs=1e-7)

@@ -24,6 +24,7 @@ from app.services.readers import (
     read_wkt_csv,
     remove,
 )
+from app.services.write_scope import OUTSIDE_REGION, require_area_writable
 from app.store import areas as area_store
 from geo import coverage as geocoverage
 from geo import crs as geocrs
@@ -275,11 +276,11 @@ def load_areas(
         raise InvalidData("The file has no features.")
     progress(1, 4)
     candidates = _resolve_parents(session, level, parent_code, candidates, faults)
-    limit = area_store.editing_limit(session, actor_id)
-    if limit is not None:
+    if area_store.editing_limit(session, actor_id) is not None:
         for item in candidates:
-            if item.parent is None or not area_store.is_within(session, item.parent.id, limit):
-                raise Forbidden(f"Feature {item.number} lies outside the area you may edit.")
+            if item.parent is None:
+                raise Forbidden(f"Feature {item.number} {OUTSIDE_REGION}.")
+            require_area_writable(session, actor_id, item.parent.id, f"Feature {item.number}")
     # Sibling checks and code numbering run one writer at a time under each parent.
     for parent_id in sorted({c.parent.id for c in candidates if c.parent is not None}):
         area_store.lock_children_of(session, parent_id)

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import shapely
 from sqlalchemy.orm import Session
 
 from app.errors import BadRequest, InvalidData
@@ -15,8 +15,9 @@ from app.models import HOUSEHOLD_TAGS
 from app.services.assignment import assign_households
 from app.services.imports.common import Progress, no_progress, refuse
 from app.services.readers import file_kind, read_vector
-from app.store import areas as area_store
+from app.services.write_scope import OUTSIDE_DISTRICT, OUTSIDE_REGION, point_write_faults
 from app.store import households as household_store
+from app.store.scope import Scope
 from geo import crs as geocrs
 from geo.validate import point_faults
 
@@ -86,7 +87,7 @@ def _read_household_table(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, "feature"
 
 
-def _household_faults(session, frame: pd.DataFrame, unit: str, system: str):
+def _household_faults(session, frame: pd.DataFrame, unit: str, system: str, scope: Scope):
     faults: list[dict] = []
 
     def fault(rows, field: str, message: str) -> None:
@@ -99,13 +100,14 @@ def _household_faults(session, frame: pd.DataFrame, unit: str, system: str):
     lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy()
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy()
     x, y = lon.copy(), lat.copy()
+    writable = good.copy()
     if good.any():
         x[good], y[good] = geocrs.to_wgs84(lon[good], lat[good], system)
-        district = area_store.district_union_wkb(session)
-        if district is None:
-            raise InvalidData("There is no district boundary yet: import the district first.")
-        inside = shapely.contains_xy(shapely.from_wkb(bytes(district)), x, y)
-        fault(frame.index[good & ~inside], "lon/lat", "the point lies outside the district")
+        where = np.full(len(frame), None, dtype=object)
+        where[good] = point_write_faults(session, scope, x[good], y[good])
+        for reason in (OUTSIDE_DISTRICT, OUTSIDE_REGION):
+            fault(frame.index[where == reason], "lon/lat", f"the point {reason}")
+        writable &= where == None  # noqa: E711  (element-wise)
     members = pd.to_numeric(frame["members"].replace("", "1"), errors="coerce")
     bad = members.isna() | (members % 1 != 0) | (members < 1) | (members > 100)
     fault(frame.index[bad.to_numpy()], "members", "members must be a whole number from 1 to 100")
@@ -126,12 +128,19 @@ def _household_faults(session, frame: pd.DataFrame, unit: str, system: str):
     fault(
         frame.index[duplicated.to_numpy()], "external_id", "the external_id repeats an earlier row"
     )
+    # A taken id is named only to a writer who may see its household; to anyone else the row
+    # is a conflict without a reason, so that an import cannot probe for ids beyond its scope.
+    # Rows the writer may not write at all have their fault already and say nothing more.
     taken = household_store.existing_external_ids(session, [i for i in ids.unique() if i])
+    seen = {i for i, grid_id in taken.items() if scope.allows_grid(grid_id)}
+    is_taken = ids.isin(taken).to_numpy() & writable
+    is_seen = ids.isin(seen).to_numpy()
     fault(
-        frame.index[ids.isin(taken).to_numpy()],
+        frame.index[is_taken & is_seen],
         "external_id",
         "a household with this external_id already exists",
     )
+    fault(frame.index[is_taken & ~is_seen], "row", "the row conflicts with existing data")
     for column in ("address", "head_name"):
         too_long = frame[column].str.len() > (500 if column == "address" else 100)
         fault(frame.index[too_long.to_numpy()], column, f"{column} is too long")
@@ -139,20 +148,33 @@ def _household_faults(session, frame: pd.DataFrame, unit: str, system: str):
 
 
 def import_households(
-    session: Session, path: Path, *, crs: str = "wgs84", progress: Progress = no_progress
+    session: Session,
+    path: Path,
+    *,
+    scope: Scope,
+    crs: str = "wgs84",
+    progress: Progress = no_progress,
 ) -> HouseholdImport:
-    """Check every row and import them all, or none (listing each bad row and why)."""
-    result = load_households(session, path, crs=crs, progress=progress)
+    """Check every row and import them all, or none (listing each bad row and why).
+
+    ``scope`` is the writer's (``Scope.everything()`` for the CLI): every point must lie where
+    they may write."""
+    result = load_households(session, path, scope=scope, crs=crs, progress=progress)
     session.commit()
     return result
 
 
 def load_households(
-    session: Session, path: Path, *, crs: str = "wgs84", progress: Progress = no_progress
+    session: Session,
+    path: Path,
+    *,
+    scope: Scope,
+    crs: str = "wgs84",
+    progress: Progress = no_progress,
 ) -> HouseholdImport:
     """Check every row and add them all, or none; the caller commits."""
     frame, unit = _read_household_table(Path(path))
-    return load_household_frame(session, frame, unit=unit, crs=crs, progress=progress)
+    return load_household_frame(session, frame, unit=unit, scope=scope, crs=crs, progress=progress)
 
 
 def load_household_frame(
@@ -160,6 +182,7 @@ def load_household_frame(
     frame: pd.DataFrame,
     *,
     unit: str,
+    scope: Scope,
     crs: str = "wgs84",
     progress: Progress = no_progress,
 ) -> HouseholdImport:
@@ -173,7 +196,7 @@ def load_household_frame(
         raise InvalidData(str(exc), details={"field": "crs"}) from None
     if frame.empty:
         raise InvalidData("The file has no households.")
-    faults, x, y, members, tags, ids = _household_faults(session, frame, unit, system)
+    faults, x, y, members, tags, ids = _household_faults(session, frame, unit, system, scope)
     refuse(faults, len(frame), f"{unit}s")
     rows = zip(
         [i or None for i in ids],

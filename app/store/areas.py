@@ -6,13 +6,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import CODE_LENGTHS, Area
-from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID
+from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID, geojson
 
-_FEATURE = """
+_FEATURE = f"""
     json_build_object(
         'type', 'Feature',
         'id', a.code,
-        'geometry', ST_AsGeoJSON(a.geom, 7)::json,
+        'geometry', {geojson("a.geom")}::json,
         'properties', json_build_object(
             'code', a.code, 'name', a.name, 'level', a.level,
             'parent', p.code, 'version', a.version,
@@ -224,9 +224,9 @@ def live_children_count(session: Session, area_id: int) -> int:
 def area_versions(session: Session, area_id: int) -> list[dict]:
     rows = session.execute(
         text(
-            """
+            f"""
             SELECT v.version, v.name, v.valid_from, v.valid_to, u.username AS changed_by,
-                   v.change_note, ST_AsGeoJSON(v.geom, 7)::json AS geometry
+                   v.change_note, {geojson("v.geom")}::json AS geometry
             FROM area_versions v LEFT JOIN users u ON u.id = v.changed_by
             WHERE v.area_id = :id ORDER BY v.version
             """

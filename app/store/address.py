@@ -54,3 +54,60 @@ def search_addresses(session: Session, query: str, *, limit: int = 20) -> list[A
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class AddressPoint:
+    """Where a typed address is: the best match's point, how many distinct addresses
+    matched, and how far (m) the matches lie from that point."""
+
+    lon: float
+    lat: float
+    exact: bool
+    addresses: int
+    spread_m: float
+
+
+_POINT = text(
+    r"""
+    WITH matches AS (
+        SELECT h.address, h.geom, lower(h.address) = lower(:exact) AS exact
+        FROM households h WHERE h.address ILIKE :pattern ESCAPE '\'
+        ORDER BY lower(h.address) = lower(:exact) DESC, length(h.address), h.id
+        LIMIT :limit
+    ),
+    best AS (
+        SELECT geom, exact FROM matches
+        ORDER BY exact DESC, length(address), ST_X(geom), ST_Y(geom) LIMIT 1
+    )
+    SELECT ST_X(b.geom) AS lon, ST_Y(b.geom) AS lat, b.exact,
+           count(DISTINCT m.address) AS addresses,
+           max(ST_Distance(b.geom::geography, m.geom::geography)) AS spread_m
+    FROM best b, matches m GROUP BY b.geom, b.exact
+    """
+)
+
+
+def address_point(session: Session, query: str, *, limit: int = 200) -> AddressPoint | None:
+    """The household address equal to ``query`` (else the shortest containing it), or None.
+
+    The caller decides, from ``addresses`` and ``spread_m``, whether the match is precise
+    enough to act on.
+    """
+    row = session.execute(
+        _POINT, {"pattern": like_pattern(query), "exact": query, "limit": limit}
+    ).first()
+    if row is None:
+        return None
+    return AddressPoint(
+        float(row.lon), float(row.lat), bool(row.exact), int(row.addresses), float(row.spread_m)
+    )
+
+
+def household_point(session: Session, external_id: str) -> tuple[float, float] | None:
+    """(lon, lat) of the household whose external id (the address register's id) is given."""
+    row = session.execute(
+        text("SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM households WHERE external_id = :i"),
+        {"i": external_id},
+    ).first()
+    return None if row is None else (float(row.lon), float(row.lat))

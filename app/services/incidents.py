@@ -126,9 +126,7 @@ def submit_incident(
     if channel not in CHANNELS:
         raise BadRequest(f"Unknown channel {channel!r}.", details={"field": "channel"})
     category = _category(session, category_code)
-    description = _text(
-        description, "description", max_description, required=description_required
-    )
+    description = _text(description, "description", max_description, required=description_required)
     address = _text(address, "address", 300, required=False)
     contact_name = _text(contact_name, "contact_name", 100, required=False)
     contact_phone = _text(contact_phone, "contact_phone", 32, required=False)

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.store.fragments import rounded
+
 _SEARCH = text(
-    r"""
+    rf"""
     SELECT DISTINCT ON (length(h.address), h.address)
-           h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
+           h.address, {rounded("ST_X(h.geom)")} AS lon, {rounded("ST_Y(h.geom)")} AS lat,
            g.code AS grid_code, g.name AS grid_name,
-           (SELECT coalesce(array_agg(u.display_name ORDER BY u.display_name), '{}')
+           (SELECT coalesce(array_agg(u.display_name ORDER BY u.display_name), '{{}}')
             FROM worker_grids wg JOIN users u ON u.id = wg.user_id
             WHERE wg.grid_id = g.id AND u.active) AS workers
     FROM households h

@@ -20,3 +20,8 @@ def geojson(expression: str, decimals: int = 7) -> str:
     ``geo.geojson``.
     """
     return f"ST_AsGeoJSON(ST_ForcePolygonCCW({expression}), {int(decimals)})"
+
+
+def rounded(expression: str, decimals: int = 7) -> str:
+    """SQL for a coordinate (``ST_X(geom)``) rounded to ``decimals`` (7: 1 cm), as a float."""
+    return f"round(({expression})::numeric, {int(decimals)})::float8"

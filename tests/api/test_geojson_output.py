@@ -91,7 +91,7 @@ def world(session, client):
         ),
         {"code": NW},
     )
-    add_households(session, [(X0 + 0.002, Y0 + 0.018)])
+    add_households(session, [(X0 + 0.002123456789, Y0 + 0.018123456789)], address="南街12号")
     add_user(session, "planner", "planner")
     assign_all(session)
     zone = shapely.MultiPolygon(
@@ -169,6 +169,48 @@ def test_the_hazard_impact_zone_winds_counter_clockwise(client, world, session):
     assert zones
     for zone in zones:
         assert_rfc7946(zone)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/households", "/api/v1/locate/address?q=南街", "/api/v1/sites"]
+)
+def test_points_are_written_with_at_most_7_decimals(client, world, path):
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    body = response.get_data(as_text=True)
+    assert re.search(r"105\.96\d+", body), "no coordinate in the response"
+    decimals = max(len(d) for d in NUMBER.findall(body))
+    assert decimals <= 7, body[:400]
+
+
+def test_an_import_fault_is_located_with_at_most_7_decimals(client, world):
+    from tests.conftest import csrf_token
+
+    far = shapely.box(100.123456789, 30.123456789, 100.223456789, 30.223456789)
+    upload = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"name": "x"},
+                    "geometry": shapely.geometry.mapping(far),
+                }
+            ],
+        }
+    ).encode()
+    import io
+
+    response = client.post(
+        "/api/v1/areas/import",
+        data={"file": (io.BytesIO(upload), "far.geojson"), "level": "grid"},
+        headers={"X-CSRFToken": csrf_token(client, "/")},
+        content_type="multipart/form-data",
+    )
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+    body = response.get_data(as_text=True)
+    assert "location" in body and re.search(r"100\.1\d+", body), body[:400]
+    assert max(len(d) for d in NUMBER.findall(body)) <= 7, body[:400]
 
 
 @pytest.mark.parametrize("fmt", ["gpkg", "kml", "shp"])

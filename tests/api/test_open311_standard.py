@@ -272,3 +272,16 @@ def test_the_discovery_changeset_follows_the_services(client, session, world):
     add_category(session, "tree", "树木倒伏", deadline_days=2)
     session.commit()
     assert changeset() not in (first, renamed)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_unexpected_error_is_an_open311_500_without_internals(app, world, fmt):
+    with app.test_request_context(f"/open311/v2/services.{fmt}"):
+        response = app.make_response(app.handle_user_exception(RuntimeError("password=hunter2")))
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "hunter2" not in body and "Internal server error." in body
+    if fmt == "xml":
+        assert ET.fromstring(body).findtext("error/code") == "500"
+    else:
+        assert response.json == [{"code": 500, "description": "Internal server error."}]

@@ -39,12 +39,13 @@ ATTRIBUTES = (
         "datatype_description": None,
         "order": 1,
         "description": (
-            "请在 description 中写明问题的现状和具体位置；lat/long 必填，"
-            "坐标系用 crs 指定（wgs84、cgcs2000、gcj02、bd09，默认 wgs84）。"
+            "请在 description 中写明问题的现状和具体位置；位置用 lat/long 给出"
+            "（坐标系用 crs 指定：wgs84、cgcs2000、gcj02、bd09，默认 wgs84），"
+            "或用 address_id（门牌地址库编号）、address_string（门牌地址）代替。"
             "不在任何网格内的位置不予受理。media_url 不会被下载，请勿只靠照片说明问题。"
-            " Describe the problem and where it is; lat/long are required (crs names the "
-            "coordinate system, default wgs84); points outside every grid are refused; "
-            "media_url is not fetched."
+            " Describe the problem and where it is; give lat/long (crs names the coordinate "
+            "system, default wgs84), or instead address_id (the address register's id) or "
+            "address_string; points outside every grid are refused; media_url is not fetched."
         ),
     },
     {

@@ -102,7 +102,9 @@ class GeometryError(ValueError):
         return {
             "reason": self.reason,
             "message": self.message,
-            "location": list(self.location) if self.location is not None else None,
+            "location": (
+                [round(v, 7) for v in self.location] if self.location is not None else None
+            ),
             "path": self.path,
         }
 

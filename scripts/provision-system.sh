@@ -7,8 +7,9 @@
 #
 # PostgreSQL and PostGIS are installed and started only when the database URL (the argument,
 # else $DATABASE_URL, else the default) names this machine; a remote server must already have
-# PostGIS. --browser adds Chromium and CJK fonts for the browser tests. apt-get runs only when
-# a package is missing.
+# PostGIS. --browser adds what the end-to-end tests drive: Chromium and CJK fonts, and GDAL's
+# command-line tools (ogrinfo, as a GIS user runs it). apt-get runs only when a package is
+# missing.
 set -euo pipefail
 
 browser=false
@@ -72,7 +73,7 @@ if [[ $db_local == yes ]]; then
     want "postgresql-$pg_major-postgis-3"
 fi
 if $browser; then
-    want chromium fonts-noto-cjk
+    want chromium fonts-noto-cjk gdal-bin
 fi
 
 if ((${#missing[@]})); then

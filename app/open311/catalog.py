@@ -6,6 +6,9 @@ department the ``group``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,8 +16,8 @@ from app.errors import NotFound
 from app.models import Department, IncidentCategory
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-# When this endpoint's behaviour last changed (discovery's changeset).
-CHANGESET = "2026-11-30T00:00:00Z"
+# When this endpoint's behaviour last changed: the first part of discovery's changeset.
+CHANGESET = "2026-12-06T00:00:00Z"
 DEFAULT_CONTACT = (
     "网格化服务管理中心：请联系系统管理员。Grid management centre: ask the administrator."
 )
@@ -36,12 +39,13 @@ ATTRIBUTES = (
         "datatype_description": None,
         "order": 1,
         "description": (
-            "请在 description 中写明问题的现状和具体位置；lat/long 必填，"
-            "坐标系用 crs 指定（wgs84、cgcs2000、gcj02、bd09，默认 wgs84）。"
+            "请在 description 中写明问题的现状和具体位置；位置用 lat/long 给出"
+            "（坐标系用 crs 指定：wgs84、cgcs2000、gcj02、bd09，默认 wgs84），"
+            "或用 address_id（门牌地址库编号）、address_string（门牌地址）代替。"
             "不在任何网格内的位置不予受理。media_url 不会被下载，请勿只靠照片说明问题。"
-            " Describe the problem and where it is; lat/long are required (crs names the "
-            "coordinate system, default wgs84); points outside every grid are refused; "
-            "media_url is not fetched."
+            " Describe the problem and where it is; give lat/long (crs names the coordinate "
+            "system, default wgs84), or instead address_id (the address register's id) or "
+            "address_string; points outside every grid are refused; media_url is not fetched."
         ),
     },
     {
@@ -57,17 +61,29 @@ ATTRIBUTES = (
 VARIABLE_ATTRIBUTES = frozenset(a["code"] for a in ATTRIBUTES if a["variable"])
 
 
-def discovery(base_url: str, contact: str | None = None) -> dict:
+def changeset(session: Session) -> str:
+    """Discovery's changeset: when the endpoint last changed, then a fingerprint of the
+    services (``2026-12-06T00:00:00Z~3f2a9c01d4b7``), so that it changes whenever a category,
+    its name, deadline or department does and a client knows to fetch services again.
+
+    Categories keep no change time of their own; the fingerprint is what can be derived.
+    """
+    listed = json.dumps(services(session), ensure_ascii=False, sort_keys=True)
+    return f"{CHANGESET}~{hashlib.sha256(listed.encode()).hexdigest()[:12]}"
+
+
+def discovery(session: Session, base_url: str, contact: str | None = None) -> dict:
     """The discovery document for the endpoint at ``base_url`` (this server's /open311/v2)."""
+    current = changeset(session)
     return {
-        "changeset": CHANGESET,
+        "changeset": current,
         "contact": contact or DEFAULT_CONTACT,
         "key_service": KEY_SERVICE,
         "endpoints": [
             {
                 "specification": SPECIFICATION,
                 "url": base_url,
-                "changeset": CHANGESET,
+                "changeset": current,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],
             }

@@ -24,9 +24,14 @@ from app.services.incidents import submit_incident
 from app.services.locate import parse_lon_lat
 from app.services.privacy import mask_free_text
 from app.services.workflow import STATUS_NAMES
+from app.store import address as address_store
 from geo import crs as geocrs
 
 DEFAULT_DAYS = 90
+MAX_DESCRIPTION = 4000  # GeoReport v2: "free form text limited to 4,000 characters"
+# An address_string that matches several household addresses still locates the request when
+# they all lie this close to the best match (one building's units and rooms).
+ADDRESS_SPREAD_M = 100
 DEFAULT_LIMIT = 1000
 MAX_IDS = 1000
 MAX_ID = 2**63 - 1  # incidents.id is a bigint
@@ -47,6 +52,7 @@ TEXT_FIELDS = (
     "service_code",
     "description",
     "address_string",
+    "address_id",
     "first_name",
     "last_name",
     "phone",
@@ -82,14 +88,54 @@ def _required(form: Mapping, field: str) -> str:
 
 
 def _service_code(session: Session, form: Mapping) -> str:
+    """The posted service_code: 400 when missing, 404 when no service has it (GeoReport)."""
     code = _required(form, "service_code")
     known = catalog.known_service_codes(session)
     if code not in known:
-        raise BadRequest(
+        raise NotFound(
             f"Unknown service_code {code!r}; known service codes: {', '.join(known)}.",
             details={"field": "service_code"},
         )
     return code
+
+
+def _location(session: Session, form: Mapping) -> tuple[float, float]:
+    """WGS84 lon/lat of the request: from ``lat``/``long``, else ``address_id``, else
+    ``address_string`` (GeoReport: one of the three is required)."""
+    if any(str(form.get(f) or "").strip() for f in NUMBER_FIELDS):
+        return _point(form)
+    if address_id := str(form.get("address_id") or "").strip():
+        found = address_store.household_point(session, address_id[:64])
+        if found is None:
+            raise BadRequest(
+                f"No address with address_id {address_id[:64]!r}.",
+                details={"field": "address_id"},
+            )
+        return found
+    if address := str(form.get("address_string") or "").strip():
+        return _address_point(session, address)
+    raise BadRequest(
+        "A location is required: lat and long, address_string or address_id.",
+        details={"field": "lat"},
+    )
+
+
+def _address_point(session: Session, address: str) -> tuple[float, float]:
+    """The point of a household address: the one equal to ``address``, or the matches
+    containing it when they are one place (within ``ADDRESS_SPREAD_M``)."""
+    match = address_store.address_point(session, address) if len(address) >= 2 else None
+    if match is None:
+        raise BadRequest(
+            "address_string matches no known address; send lat and long instead.",
+            details={"field": "address_string"},
+        )
+    if not match.exact and match.spread_m > ADDRESS_SPREAD_M:
+        raise BadRequest(
+            f"address_string matches {match.addresses} addresses in different places; "
+            "give the full address, or lat and long.",
+            details={"field": "address_string"},
+        )
+    return match.lon, match.lat
 
 
 def _point(form: Mapping) -> tuple[float, float]:
@@ -169,12 +215,14 @@ def submit_request(session: Session, api_key: str | None, form: Mapping) -> list
     client = authenticate(session, api_key)
     form = _checked_fields(form)
     code = _service_code(session, form)
-    lon, lat = _point(form)
+    lon, lat = _location(session, form)
     attributes = _attributes(form)
     intake = submit_incident(
         session,
         category_code=code,
         description=form.get("description"),
+        description_required=False,
+        max_description=MAX_DESCRIPTION,
         lon=lon,
         lat=lat,
         crs="wgs84",

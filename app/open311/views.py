@@ -6,8 +6,10 @@ Reading needs no key; posting needs an ``api_key``.  Errors are Open311's list o
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app import ratelimit
 from app.errors import BadRequest, NotFound, PayloadTooLarge, WanggeError
@@ -15,6 +17,8 @@ from app.extensions import db
 from app.open311 import bp, catalog
 from app.open311 import service_requests as requests_service
 from app.open311.formats import FORMATS, check_format, render, render_error
+
+log = logging.getLogger(__name__)
 
 # Requests carry text only (media_url is a link, never an upload): a small body suffices.
 MAX_BODY = 1024 * 1024
@@ -35,14 +39,20 @@ def refuse_large_bodies():
 
 
 def _error_format() -> str:
-    fmt = (request.view_args or {}).get("fmt")
+    """The format the client asked for: the path's extension (.json unless .xml)."""
+    fmt = (request.view_args or {}).get("fmt") or request.path.rpartition(".")[2]
     return fmt if fmt in FORMATS else "json"
+
+
+def _open311_status(status: int) -> int:
+    # GeoReport answers bad input with 400; it has no 422 (valid syntax, invalid data).
+    return 400 if status == 422 else status
 
 
 @bp.errorhandler(WanggeError)
 def open311_error(exc: WanggeError):
     db.session.rollback()  # nothing of a refused request is kept
-    response = render_error(_error_format(), exc.status, exc.message)
+    response = render_error(_error_format(), _open311_status(exc.status), exc.message)
     response.headers.update(exc.headers)
     return response
 
@@ -50,10 +60,24 @@ def open311_error(exc: WanggeError):
 @bp.errorhandler(HTTPException)
 def open311_http_error(exc: HTTPException):
     status = exc.code or 500
+    if status >= 500:
+        return open311_unexpected(exc)
     description = exc.description or exc.name
     if status == 413:
         description = f"The request body is larger than the {_body_limit()} bytes limit."
-    return render_error(_error_format(), status, description)
+    response = render_error(_error_format(), status, description)
+    # Allow (405), Retry-After (429) and the like travel with the error.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers.add(name, value)
+    return response
+
+
+@bp.errorhandler(Exception)
+def open311_unexpected(exc: Exception):
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(_error_format(), 500, "Internal server error.")
 
 
 def _form() -> dict:
@@ -70,7 +94,7 @@ def _form() -> dict:
 def discovery(fmt: str):
     base_url = request.url_root.rstrip("/") + bp.url_prefix
     contact = current_app.config.get("WANGGE_OPEN311_CONTACT")
-    return render(check_format(fmt), "discovery", catalog.discovery(base_url, contact))
+    return render(check_format(fmt), "discovery", catalog.discovery(db.session, base_url, contact))
 
 
 @bp.get("/services.<fmt>")
@@ -114,8 +138,27 @@ def get_request(request_id: str, fmt: str):
     return render(fmt, "service_requests", found)
 
 
-@bp.route("/<path:anything>", methods=["GET", "POST"])
+# Every method: a path of ours asked with another method is answered here (405 with Allow),
+# so that it, too, gets Open311's error format rather than the site's.
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(anything: str):
+    allowed = _methods_for_path()
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
     raise NotFound(
-        f"No Open311 resource {anything!r}: see discovery.json for the endpoints.",
+        f"No Open311 resource {anything[:100]!r}: see discovery.json for the endpoints.",
     )
+
+
+def _methods_for_path() -> list[str]:
+    """The methods another Open311 route accepts for this request's path."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "HEAD", "POST"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    return allowed

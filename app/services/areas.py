@@ -31,7 +31,7 @@ from app.services.assignment import Reassignment, reassign_region
 from app.services.write_scope import require_area_writable
 from app.store import areas as store
 from geo import crs as geocrs
-from geo import partition
+from geo import geojson, partition
 from geo.coverage import children_outside
 from geo.topology import fit_inside, snap_to_neighbours
 from geo.validate import GeometryError, check_polygonal, parse_polygonal
@@ -142,7 +142,7 @@ def _fit(session: Session, geom, level: str, parent: Area | None, exclude: list[
                     "reason": "outside_parent",
                     "location": _location(outside),
                     "area_m2": round(float(geocrs.area_m2(outside)), 2),
-                    "geometry": mapping(outside),
+                    "geometry": geojson.mapping(outside),
                 },
             )
     neighbours = [
@@ -181,7 +181,7 @@ def _fit(session: Session, geom, level: str, parent: Area | None, exclude: list[
                         "code": code,
                         "area_m2": round(float(geocrs.area_m2(shape)), 2),
                         "location": _location(shape),
-                        "geometry": mapping(shape),
+                        "geometry": geojson.mapping(shape),
                     }
                     for code, shape in shapes
                 ]
@@ -211,7 +211,7 @@ def _children_still_inside(session: Session, area: Area, new_geom) -> None:
                         "code": o.id,
                         "area_m2": round(o.area_m2, 2),
                         "location": _location(o.geometry),
-                        "geometry": mapping(o.geometry),
+                        "geometry": geojson.mapping(o.geometry),
                     }
                     for o in outside
                 ]
@@ -541,7 +541,7 @@ def area_history(session: Session, code: str) -> dict:
         "valid_to": area.valid_to,
         "changed_by": None,
         "change_note": None,
-        "geometry": mapping(to_shape(area.geom)),
+        "geometry": geojson.mapping(to_shape(area.geom)),
         "current": True,
     }
     if area.updated_by:

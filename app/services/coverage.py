@@ -13,13 +13,10 @@ from app.errors import NotFound
 from app.store import areas as area_store
 from app.store import coverage as store
 from geo import coverage as geocoverage
+from geo import geojson
 
 MIN_FAULT_AREA_M2 = 1.0
 CHILD_TOLERANCE_M = 0.5
-
-
-def _geojson(geom) -> dict:
-    return shapely.geometry.mapping(geom)
 
 
 @dataclass
@@ -102,7 +99,7 @@ def coverage_report(session: Session, area_code: str | None = None) -> CoverageR
                     "a": o.a_id,
                     "b": o.b_id,
                     "area_m2": round(o.area_m2, 2),
-                    "geometry": _geojson(o.geometry),
+                    "geometry": geojson.mapping(o.geometry),
                 }
             )
         for o in geocoverage.children_outside(
@@ -113,7 +110,7 @@ def coverage_report(session: Session, area_code: str | None = None) -> CoverageR
                     "parent": parent.code,
                     "code": o.id,
                     "area_m2": round(o.area_m2, 2),
-                    "geometry": _geojson(o.geometry),
+                    "geometry": geojson.mapping(o.geometry),
                 }
             )
         # Grids should cover their community; elsewhere partial cover is normal (rural towns).
@@ -124,7 +121,7 @@ def coverage_report(session: Session, area_code: str | None = None) -> CoverageR
                         "parent": parent.code,
                         "area_m2": round(g.area_m2, 1),
                         "centroid": list(g.centroid),
-                        "geometry": _geojson(g.geometry),
+                        "geometry": geojson.mapping(g.geometry),
                     }
                 )
 

@@ -22,6 +22,7 @@ from app.errors import InvalidData
 from app.models import LEVEL_VALUES
 from app.store import areas as store
 from app.store.scope import Scope
+from geo import geojson
 
 FORMATS = {
     "geojson": ("application/geo+json", ".geojson"),
@@ -100,7 +101,9 @@ class Export:
 
 def _frame(rows) -> gpd.GeoDataFrame:
     frame = pd.DataFrame([{c: getattr(r, c) for c in COLUMNS} for r in rows], columns=COLUMNS)
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else []
+    # Every format gets RFC 7946's winding (KML and Simple Features agree; the Shapefile
+    # writer rewinds to its own) and no more than 7 decimals.
+    geoms = geojson.for_output(shapely.from_wkb([bytes(r.wkb) for r in rows])) if rows else []
     return gpd.GeoDataFrame(frame, geometry=list(geoms), crs=4326)
 
 

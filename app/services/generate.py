@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import mapping
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,7 @@ from app.services.areas import (
 from app.store import areas as store
 from geo import generate
 from geo.assign import UNCOVERED, assign_points
+from geo.geojson import mapping
 
 KINDS = ("square", "hexagon", "balanced")
 MAX_CELLS = 2_000

@@ -111,18 +111,22 @@ def submit_incident(
     contact_phone: str | None = None,
     open311_client_id: int | None = None,
     allow_unrouted: bool = False,
+    description_required: bool = True,
+    max_description: int = MAX_DESCRIPTION,
     now: datetime | None = None,
 ) -> Intake:
     """Take in one incident: check it, locate and route it, set its deadline, commit.
 
     ``allow_unrouted`` (the resident form) accepts a point inside the district that no grid
     covers; the incident is then flagged ``needs_review`` for a supervisor to route.
+    Open311 makes the description optional and allows 4,000 characters
+    (``description_required``, ``max_description``).
     """
     now = now or datetime.now(UTC)
     if channel not in CHANNELS:
         raise BadRequest(f"Unknown channel {channel!r}.", details={"field": "channel"})
     category = _category(session, category_code)
-    description = _text(description, "description", MAX_DESCRIPTION, required=True)
+    description = _text(description, "description", max_description, required=description_required)
     address = _text(address, "address", 300, required=False)
     contact_name = _text(contact_name, "contact_name", 100, required=False)
     contact_phone = _text(contact_phone, "contact_phone", 32, required=False)
@@ -145,7 +149,7 @@ def submit_incident(
     incident = Incident(
         geom=from_shape(Point(x, y), srid=4326),
         category_id=category.id,
-        description=description,
+        description=description or "",
         status=Status.SUBMITTED.value,
         channel=channel,
         reporter_id=reporter_id,

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.store.fragments import rounded
+
 _SEARCH = text(
-    r"""
+    rf"""
     SELECT DISTINCT ON (length(h.address), h.address)
-           h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat,
+           h.address, {rounded("ST_X(h.geom)")} AS lon, {rounded("ST_Y(h.geom)")} AS lat,
            g.code AS grid_code, g.name AS grid_name,
-           (SELECT coalesce(array_agg(u.display_name ORDER BY u.display_name), '{}')
+           (SELECT coalesce(array_agg(u.display_name ORDER BY u.display_name), '{{}}')
             FROM worker_grids wg JOIN users u ON u.id = wg.user_id
             WHERE wg.grid_id = g.id AND u.active) AS workers
     FROM households h
@@ -54,3 +56,60 @@ def search_addresses(session: Session, query: str, *, limit: int = 20) -> list[A
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class AddressPoint:
+    """Where a typed address is: the best match's point, how many distinct addresses
+    matched, and how far (m) the matches lie from that point."""
+
+    lon: float
+    lat: float
+    exact: bool
+    addresses: int
+    spread_m: float
+
+
+_POINT = text(
+    r"""
+    WITH matches AS (
+        SELECT h.address, h.geom, lower(h.address) = lower(:exact) AS exact
+        FROM households h WHERE h.address ILIKE :pattern ESCAPE '\'
+        ORDER BY lower(h.address) = lower(:exact) DESC, length(h.address), h.id
+        LIMIT :limit
+    ),
+    best AS (
+        SELECT geom, exact FROM matches
+        ORDER BY exact DESC, length(address), ST_X(geom), ST_Y(geom) LIMIT 1
+    )
+    SELECT ST_X(b.geom) AS lon, ST_Y(b.geom) AS lat, b.exact,
+           count(DISTINCT m.address) AS addresses,
+           max(ST_Distance(b.geom::geography, m.geom::geography)) AS spread_m
+    FROM best b, matches m GROUP BY b.geom, b.exact
+    """
+)
+
+
+def address_point(session: Session, query: str, *, limit: int = 200) -> AddressPoint | None:
+    """The household address equal to ``query`` (else the shortest containing it), or None.
+
+    The caller decides, from ``addresses`` and ``spread_m``, whether the match is precise
+    enough to act on.
+    """
+    row = session.execute(
+        _POINT, {"pattern": like_pattern(query), "exact": query, "limit": limit}
+    ).first()
+    if row is None:
+        return None
+    return AddressPoint(
+        float(row.lon), float(row.lat), bool(row.exact), int(row.addresses), float(row.spread_m)
+    )
+
+
+def household_point(session: Session, external_id: str) -> tuple[float, float] | None:
+    """(lon, lat) of the household whose external id (the address register's id) is given."""
+    row = session.execute(
+        text("SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM households WHERE external_id = :i"),
+        {"i": external_id},
+    ).first()
+    return None if row is None else (float(row.lon), float(row.lat))

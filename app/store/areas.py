@@ -6,13 +6,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import CODE_LENGTHS, Area
-from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID
+from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID, geojson
 
-_FEATURE = """
+_FEATURE = f"""
     json_build_object(
         'type', 'Feature',
         'id', a.code,
-        'geometry', ST_AsGeoJSON(a.geom, 7)::json,
+        'geometry', {geojson("a.geom")}::json,
         'properties', json_build_object(
             'code', a.code, 'name', a.name, 'level', a.level,
             'parent', p.code, 'version', a.version,
@@ -30,6 +30,39 @@ def area_by_code(session: Session, code: str) -> Area | None:
     return session.scalar(select(Area).where(Area.code == code))
 
 
+def _live_areas_where(
+    level: str | None,
+    parent_code: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    grid_ids: frozenset[int] | None,
+) -> tuple[str, dict]:
+    """The WHERE clause (over ``areas a LEFT JOIN areas p``) and its parameters."""
+    where = ["a.valid_to IS NULL"]
+    params: dict = {}
+    if level:
+        where.append("a.level = :level")
+        params["level"] = level
+    if parent_code:
+        where.append("p.code = :parent")
+        params["parent"] = parent_code
+    if bbox:
+        # Areas that touch the box, not merely those whose envelope does (OGC API -
+        # Features: "intersects"); && first so that the index does the first cut.
+        where.append(
+            "a.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) "
+            "AND ST_Intersects(a.geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"
+        )
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    if grid_ids is not None:
+        # A restricted user sees their grids and the areas above them.
+        where.append(
+            "(a.level NOT IN ('grid', 'microgrid') OR a.id = ANY(:grid_ids) "
+            "OR a.parent_id = ANY(:grid_ids))"
+        )
+        params["grid_ids"] = list(grid_ids)
+    return " AND ".join(where), params
+
+
 def area_features(
     session: Session,
     *,
@@ -41,25 +74,7 @@ def area_features(
     offset: int = 0,
 ) -> tuple[list[dict], int]:
     """Live areas as GeoJSON features (ordered by code) and the total that matched."""
-    where = ["a.valid_to IS NULL"]
-    params: dict = {"limit": limit, "offset": offset}
-    if level:
-        where.append("a.level = :level")
-        params["level"] = level
-    if parent_code:
-        where.append("p.code = :parent")
-        params["parent"] = parent_code
-    if bbox:
-        where.append("a.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
-        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
-    if grid_ids is not None:
-        # A restricted user sees their grids and the areas above them.
-        where.append(
-            "(a.level NOT IN ('grid', 'microgrid') OR a.id = ANY(:grid_ids) "
-            "OR a.parent_id = ANY(:grid_ids))"
-        )
-        params["grid_ids"] = list(grid_ids)
-    sql_where = " AND ".join(where)
+    sql_where, params = _live_areas_where(level, parent_code, bbox, grid_ids)
     total = session.scalar(
         text(
             f"SELECT count(*) FROM areas a LEFT JOIN areas p ON p.id = a.parent_id WHERE {sql_where}"
@@ -73,9 +88,24 @@ def area_features(
             WHERE {sql_where} ORDER BY a.code LIMIT :limit OFFSET :offset
             """
         ),
-        params,
+        params | {"limit": limit, "offset": offset},
     )
     return list(rows), total or 0
+
+
+def area_extent(
+    session: Session, *, level: str, grid_ids: frozenset[int] | None
+) -> tuple[float, float, float, float] | None:
+    """(minlon, minlat, maxlon, maxlat) of the live areas of a level that a scope sees."""
+    sql_where, params = _live_areas_where(level, None, None, grid_ids)
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(a.geom) "
+            f"AS e FROM areas a LEFT JOIN areas p ON p.id = a.parent_id WHERE {sql_where}) x"
+        ),
+        params,
+    ).one()
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
 
 def area_feature(session: Session, code: str) -> dict | None:
@@ -224,9 +254,9 @@ def live_children_count(session: Session, area_id: int) -> int:
 def area_versions(session: Session, area_id: int) -> list[dict]:
     rows = session.execute(
         text(
-            """
+            f"""
             SELECT v.version, v.name, v.valid_from, v.valid_to, u.username AS changed_by,
-                   v.change_note, ST_AsGeoJSON(v.geom, 7)::json AS geometry
+                   v.change_note, {geojson("v.geom")}::json AS geometry
             FROM area_versions v LEFT JOIN users u ON u.id = v.changed_by
             WHERE v.area_id = :id ORDER BY v.version
             """

@@ -5,10 +5,13 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID
+from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID, geojson
 
 # ~1 m at Langzhong's latitude: invisible at street zoom, a third of the page weight.
 SIMPLIFY_DEGREES = 0.00001
+# Six decimals (10 cm) for the page's GeoJSON: finer than the simplification above.
+_GRID_GEOMETRY = geojson(f"ST_SimplifyPreserveTopology(g.geom, {SIMPLIFY_DEGREES})", 6)
+_COMMUNITY_GEOMETRY = geojson(f"ST_SimplifyPreserveTopology(c.geom, {SIMPLIFY_DEGREES})", 6)
 
 
 def grid_features(session: Session, grid_ids: frozenset[int] | None) -> list[dict]:
@@ -20,8 +23,7 @@ def grid_features(session: Session, grid_ids: frozenset[int] | None) -> list[dic
                 f"""
                 SELECT json_build_object(
                   'type', 'Feature',
-                  'geometry', ST_AsGeoJSON(
-                      ST_SimplifyPreserveTopology(g.geom, {SIMPLIFY_DEGREES}), 6)::json,
+                  'geometry', {_GRID_GEOMETRY}::json,
                   'properties', json_build_object(
                     'code', g.code, 'name', g.name, 'community', c.name,
                     'workers', COALESCE(w.names, ''), 'has_worker', w.names IS NOT NULL,
@@ -51,8 +53,7 @@ def community_features(session: Session, grid_ids: frozenset[int] | None) -> lis
                 f"""
                 SELECT json_build_object(
                   'type', 'Feature',
-                  'geometry', ST_AsGeoJSON(
-                      ST_SimplifyPreserveTopology(c.geom, {SIMPLIFY_DEGREES}), 6)::json,
+                  'geometry', {_COMMUNITY_GEOMETRY}::json,
                   'properties', json_build_object('code', c.code, 'name', c.name))
                 FROM areas c WHERE c.level = 'community' AND c.valid_to IS NULL {scope_sql}
                 ORDER BY c.code

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import OPEN_STATUSES
-from app.store.fragments import HOUSEHOLDS_PER_GRID
+from app.store.fragments import HOUSEHOLDS_PER_GRID, geojson
 
 TIMEZONE = "Asia/Shanghai"
 CLOSED_STATUSES = ("closed", "rated")
@@ -329,7 +329,7 @@ def grid_rates(session: Session, incidents: IncidentFilter, simplify: float) -> 
             )
             SELECT json_build_object(
               'type', 'Feature',
-              'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(g.geom, :simplify), 6)::json,
+              'geometry', {geojson("ST_SimplifyPreserveTopology(g.geom, :simplify)", 6)}::json,
               'properties', json_build_object(
                 'code', g.code, 'name', g.name, 'community', c.name,
                 'incidents', COALESCE(k.incidents, 0),

@@ -10,3 +10,18 @@ WORKERS_PER_GRID = """
     FROM worker_grids wg JOIN users u ON u.id = wg.user_id AND u.active
     GROUP BY wg.grid_id
 """
+
+
+def geojson(expression: str, decimals: int = 7) -> str:
+    """SQL for ``expression`` as GeoJSON text the way RFC 7946 writes it: exterior rings
+    counter-clockwise, holes clockwise (§3.1.6), at most ``decimals`` decimals (7: 1 cm).
+
+    Append ``::json`` to nest it in a ``json_build_object``. The Python side is
+    ``geo.geojson``.
+    """
+    return f"ST_AsGeoJSON(ST_ForcePolygonCCW({expression}), {int(decimals)})"
+
+
+def rounded(expression: str, decimals: int = 7) -> str:
+    """SQL for a coordinate (``ST_X(geom)``) rounded to ``decimals`` (7: 1 cm), as a float."""
+    return f"round(({expression})::numeric, {int(decimals)})::float8"

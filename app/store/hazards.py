@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models.households import VULNERABLE_TAGS
-from app.store.fragments import WORKERS_PER_GRID
+from app.store.fragments import WORKERS_PER_GRID, geojson
 
 # The UTM zone of a geometry's centroid, as an EPSG code.
 UTM_SRID = """
@@ -33,9 +33,9 @@ def analysed_zone_sql(geom: str, buffer: str) -> str:
     """
 
 
-FEATURE_COLUMNS = """
+FEATURE_COLUMNS = f"""
     h.id, h.name, h.hazard_class, h.severity, h.description, h.created_at, h.updated_at,
-    h.valid_to, ST_AsGeoJSON(h.geom, 7)::json AS geometry
+    h.valid_to, {geojson("h.geom")}::json AS geometry
 """
 
 
@@ -168,7 +168,7 @@ _DISTINCT_HIT = "(SELECT DISTINCT household_id, members, vulnerable FROM impact_
 
 def analysed_zone_geojson(session: Session) -> str:
     """The union of the staged analysed zones as GeoJSON (7 decimals)."""
-    return session.scalar(text("SELECT ST_AsGeoJSON(ST_Union(geom), 7) FROM impact_zone"))
+    return session.scalar(text(f"SELECT {geojson('ST_Union(geom)')} FROM impact_zone"))
 
 
 def impact_totals(session: Session) -> ImpactFigures:
@@ -266,9 +266,9 @@ def insert_impact_run(
     return row.id, row.created_at
 
 
-_RUN_COLUMNS = """
+_RUN_COLUMNS = f"""
     r.id, r.hazard_id, r.buffer_m, r.params, r.result, r.created_at, r.created_by,
-    u.display_name AS created_by_name, ST_AsGeoJSON(r.geom, 7)::json AS zone
+    u.display_name AS created_by_name, {geojson("r.geom")}::json AS zone
 """
 
 

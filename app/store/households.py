@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.store.fragments import rounded
 from app.store.scope import Scope
 
 
@@ -55,7 +56,8 @@ def households_in_scope(
     rows = session.execute(
         text(
             f"""
-            SELECT h.id, h.external_id, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, h.address,
+            SELECT h.id, h.external_id, {rounded("ST_X(h.geom)")} AS lon,
+                   {rounded("ST_Y(h.geom)")} AS lat, h.address,
                    h.head_name, h.phone, h.members, h.tags, g.code AS grid_code
             {base} ORDER BY h.id LIMIT :limit OFFSET :offset
             """

@@ -9,12 +9,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models.hazards import ReconstructionSite, SiteMilestone, SitePhoto, SiteProgress
+from app.store.fragments import geojson, rounded
 
-SITE_COLUMNS = """
+SITE_COLUMNS = f"""
     s.id, s.name, s.site_type, s.owner, s.planned_start, s.planned_end, s.description,
     s.contact_name, s.contact_phone, s.created_at,
-    ST_AsGeoJSON(s.geom, 7)::json AS geometry,
-    ST_X(ST_PointOnSurface(s.geom)) AS lon, ST_Y(ST_PointOnSurface(s.geom)) AS lat,
+    {geojson("s.geom")}::json AS geometry,
+    {rounded("ST_X(ST_PointOnSurface(s.geom))")} AS lon,
+    {rounded("ST_Y(ST_PointOnSurface(s.geom))")} AS lat,
     latest.percent AS actual_percent, latest.reported_on AS last_reported_on
 """
 LATEST_PROGRESS = """

@@ -1,15 +1,16 @@
-"""One route: a layer's tile, scoped to the user, gzipped, with a short private cache and an
-ETag."""
+"""A layer's tile, scoped to the user, gzipped, with a short private cache and an ETag; and
+each layer's TileJSON (``/tiles/{layer}.json``) for MapLibre, QGIS and other clients."""
 
 from __future__ import annotations
 
 import gzip
 
-from flask import Response, request
+from flask import Response, jsonify, request, url_for
 
 from app.auth import current_scope
 from app.extensions import db
 from app.services.coverage_map import coverage_tile
+from app.services.tilejson import tilejson
 from app.tiles import bp
 
 MAX_AGE_SECONDS = 60
@@ -31,3 +32,14 @@ def tile(layer: str, z: str, x: str, y: str) -> Response:
     response.vary.update(("Cookie", "Authorization", "Accept-Encoding"))
     response.add_etag()
     return response.make_conditional(request)
+
+
+@bp.get("/<layer>.json")
+def layer_tilejson(layer: str) -> Response:
+    template = url_for("tiles.tile", layer=layer, z="0", x="0", y="0", _external=True)
+    template = template.removesuffix("/0/0/0.pbf") + "/{z}/{x}/{y}.pbf"
+    response = jsonify(tilejson(db.session, current_scope(), layer, template))
+    response.cache_control.private = True
+    response.cache_control.max_age = MAX_AGE_SECONDS
+    response.vary.update(("Cookie", "Authorization"))
+    return response

@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from shapely import union_all
-from shapely.geometry import mapping
 from sqlalchemy import select
 
 from app.auth import current_scope, roles_required
@@ -30,6 +29,7 @@ from app.store.scope import Scope
 from app.store.users import worker_grid_ids
 from app.web import bp
 from app.web.folium_kit import new_map, render
+from geo.geojson import mapping
 
 MAX_HOUSEHOLD_POINTS = 5000
 MAX_HOUSEHOLD_ROWS = 500

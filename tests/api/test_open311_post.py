@@ -1,5 +1,5 @@
 """Open311 GeoReport v2, posting: a keyed outside system reports an incident that is routed
-to its grid; every refusal (400, 403, 413, 422) is in Open311's error format and stores
+to its grid; every refusal (400, 403, 404, 413) is in Open311's error format and stores
 nothing; keys are issued once and revoked from the CLI."""
 
 from __future__ import annotations
@@ -134,12 +134,12 @@ def test_gcj02_coordinates_are_converted_before_routing(client, session, world):
     ("values", "reason"),
     [
         ({"service_code": None}, "service_code is required"),
-        ({"service_code": "nosuch"}, "Unknown service_code 'nosuch'; known service codes: light"),
         ({"lat": "abc"}, "lat must be a number"),
         ({"lat": None}, "lat is required"),
         ({"long": "200"}, "long must be between -180 and 180"),
         ({"crs": "utm"}, "unknown coordinate system"),
-        ({"description": None}, "description is required"),
+        ({"lat": None, "long": None}, "A location is required: lat and long, address_string"),
+        ({"description": "长" * 4001}, "description is 4001 characters long; the limit is 4000"),
         ({"attribute[colour]": "red"}, "Unknown attribute 'colour'"),
     ],
 )
@@ -154,12 +154,30 @@ def test_bad_fields_are_a_400_with_the_reason(client, session, world, values, re
 
 
 def test_a_400_in_xml(client, session, world):
-    response = client.post("/open311/v2/requests.xml", data=fields(world, service_code="nosuch"))
+    response = client.post("/open311/v2/requests.xml", data=fields(world, lat="abc"))
     assert response.status_code == 400
     root = ET.fromstring(response.data)
     assert root.tag == "errors"
     assert root.findtext("error/code") == "400"
-    assert "nosuch" in root.findtext("error/description")
+    assert "lat must be a number" in root.findtext("error/description")
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_unknown_service_code_is_a_404(client, session, world, fmt):
+    # GeoReport v2, POST Service Request: "404 - service_code ... provided were not found".
+    before = incidents(session)
+    response = client.post(f"/open311/v2/requests.{fmt}", data=fields(world, service_code="x"))
+    assert response.status_code == 404
+    if fmt == "json":
+        (error,) = response.json
+    else:
+        root = ET.fromstring(response.data)
+        assert root.tag == "errors"
+        error = {"code": int(root.findtext("error/code")), "description": ""}
+        error["description"] = root.findtext("error/description")
+    assert error["code"] == 404
+    assert "Unknown service_code 'x'; known service codes: light, road" in error["description"]
+    assert incidents(session) == before
 
 
 @pytest.mark.parametrize(
@@ -221,17 +239,18 @@ def test_a_revoked_key_is_a_403_in_xml(client, session, world):
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_a_point_outside_every_grid_is_a_422(client, session, world, fmt):
+def test_a_point_outside_every_grid_is_a_400(client, session, world, fmt):
+    # GeoReport has no 422: a request it cannot take is a 400 ("general service error").
     before = incidents(session)
     response = client.post(
         f"/open311/v2/requests.{fmt}", data=fields(world, long=FAR_AWAY[0], lat=FAR_AWAY[1])
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     if fmt == "json":
         (error,) = response.json
-        assert error["code"] == 422 and "no grid" in error["description"]
+        assert error["code"] == 400 and "no grid" in error["description"]
     else:
-        assert ET.fromstring(response.data).findtext("error/code") == "422"
+        assert ET.fromstring(response.data).findtext("error/code") == "400"
     assert incidents(session) == before
 
 

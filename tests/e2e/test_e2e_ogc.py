@@ -46,7 +46,8 @@ def tokens(session):
 
 
 def gdal_read(live_server: str, token: str, layer: str = "grids", bbox=None) -> dict:
-    # GDAL's OAPIF driver does not send GDAL_HTTP_HEADERS; it does send GDAL_HTTP_BEARER.
+    # pyogrio's own GDAL (3.9 and later) has GDAL_HTTP_AUTH=BEARER; Debian 12's ogrinfo (GDAL
+    # 3.6) does not, and the README's recipe sends the header itself (test_e2e_ogc_clients.py).
     env = {
         **os.environ,
         "GDAL_HTTP_AUTH": "BEARER",

@@ -139,7 +139,7 @@ def _resolve_parents(session: Session, level: str, parent_code: str | None, item
                     "feature": item.number,
                     "reason": "no_parent",
                     "message": f"No {expected} covers this feature; give --parent.",
-                    "location": [spot.x, spot.y],
+                    "location": [round(spot.x, 7), round(spot.y, 7)],
                     "path": None,
                 }
             )
@@ -222,7 +222,7 @@ def _check_topology(session, level, items, faults) -> None:
                         "reason": "outside_parent",
                         "message": f"{outside.area_m2:.1f} m² lies outside the parent "
                         f"{parent.code}",
-                        "location": [spot.x, spot.y],
+                        "location": [round(spot.x, 7), round(spot.y, 7)],
                         "path": None,
                     }
                 )
@@ -234,7 +234,7 @@ def _check_topology(session, level, items, faults) -> None:
                         "feature": number,
                         "reason": "overlap",
                         "message": f"overlaps feature {other} by {overlap.area_m2:.1f} m²",
-                        "location": [spot.x, spot.y],
+                        "location": [round(spot.x, 7), round(spot.y, 7)],
                         "path": None,
                     }
                 )
@@ -246,7 +246,7 @@ def _check_topology(session, level, items, faults) -> None:
                     "feature": numbers[index],
                     "reason": "overlap",
                     "message": f"overlaps the existing {level} {code}",
-                    "location": [spot.x, spot.y],
+                    "location": [round(spot.x, 7), round(spot.y, 7)],
                     "path": None,
                 }
             )

@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import tarfile
 
 import pytest
@@ -19,53 +18,9 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import ROOT, create_app
 from app.extensions import db
 from tests.factories import image_bytes
-
-
-def scratch_url(base_url: str, suffix: str) -> str:
-    url = make_url(base_url)
-    return url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    """Drop a database this role owns (connected to another one)."""
-    name = make_url(url).database
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def create_database(url: str) -> None:
-    drop_database(url)
-    subprocess.run(
-        [str(ROOT / "scripts" / "provision-db.sh"), url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def app_for(url: str, tmp_path):
-    return create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "test-secret",
-            "WANGGE_TILES": "none",
-            "WANGGE_UPLOAD_TMP": str(tmp_path / "uploads-tmp"),
-        }
-    )
-
-
-def invoke(app, *args, input=None):
-    with app.app_context():
-        result = app.test_cli_runner().invoke(args=["wangge", *args], input=input)
-        db.session.remove()
-        db.engine.dispose()
-    return result
+from tests.scratch import app_for, create_database, drop_database, invoke, scratch_url
 
 
 def primary_key_order(conn, table: str) -> str:

@@ -26,7 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    from app import auth, cli, extensions, headers, models, transactions  # noqa: F401  (models: tables)
+    from app import auth, cli, connections, extensions, headers, models, transactions  # noqa: F401
     from app.api import bp as api_bp
     from app.api.errors import register_error_handlers
     from app.api.ogc import bp as ogc_bp
@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     extensions.db.init_app(app)
     transactions.init_app(app)  # after db.init_app: see app.transactions
+    connections.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
     extensions.csrf.init_app(app)
     from app.i18n import select_locale

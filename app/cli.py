@@ -379,3 +379,87 @@ def issue_open311_key_command(name: str, revoke: bool) -> None:
         click.echo(f"revoked the Open311 key of {client.name}")
         return
     click.echo(issue_key(db.session, name))
+
+
+@contextmanager
+def stage_bars():
+    """One tqdm bar per step of a long job, driven by ``progress(step, done, total)``."""
+    bars: dict[str, tqdm] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in bars:
+            for bar in bars.values():
+                bar.close()
+            bytes_ = step.startswith(("writing", "checking the file"))
+            bars[step] = tqdm(
+                desc=step,
+                total=total,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                unit="B" if bytes_ else "",
+                unit_scale=bytes_,
+            )
+        bar = bars[step]
+        bar.total = total
+        bar.update(done - bar.n)  # redraws at most every tenth of a second
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+@wangge.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def backup_command(file: Path) -> None:
+    """Back up the whole database (photos included) into FILE, with a manifest of counts."""
+    from app.services.backups import backup
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    db.session.remove()
+    with stage_bars() as progress:
+        summary = backup(url, file, progress=progress)
+    click.echo(
+        f"backed up {summary.rows:,} rows in {summary.tables} tables "
+        f"(schema revision {summary.revision}) to {summary.path}: {summary.size / 1e6:.1f} MB"
+    )
+
+
+@wangge.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@reports_errors
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database's contents with a backup's, then check every table."""
+    from sqlalchemy.engine import make_url
+
+    from app import ROOT
+    from app.services.backups import check_revision, read_manifest, restore
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    manifest = read_manifest(file)
+    check_revision(manifest, ROOT / "migrations")
+    target = make_url(url)
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    click.echo(
+        f"{file}: made {manifest.get('created_at')}, schema revision {manifest['revision']}, "
+        f"{rows:,} rows in {len(manifest['tables'])} tables"
+    )
+    if not yes:
+        click.confirm(
+            f"This replaces everything in the database {target.database} on "
+            f"{target.host or 'the local socket'}. Continue?",
+            abort=True,
+        )
+    db.session.remove()
+    db.engine.dispose()
+    with stage_bars() as progress:
+        summary = restore(url, file, ROOT / "migrations", progress=progress)
+    click.echo(
+        f"restored and checked {summary.rows:,} rows in {summary.tables} tables "
+        f"(schema revision {summary.revision}, backed up {summary.created_at})"
+    )
+    if summary.upgrade_needed:
+        click.echo("the backup's schema is older: run `flask --app app db upgrade` now")

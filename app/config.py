@@ -30,9 +30,10 @@ def from_environment(instance_path: str) -> dict:
     tiles = os.environ.get("WANGGE_TILES", DEFAULT_TILES).strip()
     return {
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
-        # A pre-ping costs ~2 ms per request (half of a locate); connections are recycled
-        # instead, and one that died with a database restart fails one request and is
-        # replaced. WANGGE_DB_PRE_PING=1 trades the latency for that one request.
+        # A connection the database closed while it sat in the pool is found at checkout by
+        # a poll() of its socket (a few microseconds; see app.connections) and replaced. The
+        # pre-ping, a round trip per checkout (0.2-0.4 ms on loopback, more over a network),
+        # is only for networks that drop idle connections silently: WANGGE_DB_PRE_PING=1.
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": os.environ.get("WANGGE_DB_PRE_PING", "0") == "1",
             "pool_recycle": 1800,
@@ -46,6 +47,11 @@ def from_environment(instance_path: str) -> dict:
         # Tianditu serves {s} as t0..t7; OpenStreetMap-style servers as a, b, c.
         "WANGGE_TILES_SUBDOMAINS": os.environ.get(
             "WANGGE_TILES_SUBDOMAINS", "01234567" if "tianditu" in tiles else "abc"
+        ),
+        # Uploads are spooled here (mode 0700), never in the system temp folder; what a
+        # killed process left is removed at the next start (see app.spool).
+        "WANGGE_UPLOAD_TMP": os.environ.get(
+            "WANGGE_UPLOAD_TMP", str(Path(instance_path) / "uploads-tmp")
         ),
         # Request bodies above this are refused with 413 before they are read.
         "MAX_CONTENT_LENGTH": int(os.environ.get("WANGGE_MAX_UPLOAD_MB", "32")) * 1024 * 1024,

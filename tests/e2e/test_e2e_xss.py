@@ -272,6 +272,27 @@ def test_no_payload_runs_on_any_page_or_map(world, open_page):
     v.check("the notifications")
     assert v.watch.problems() == []
 
+    # The roles whose pages mask personal data or narrow the tools see the same text.
+    leader = visit_as(open_page, "leader")
+    leader.go("/map/incidents?view=rate")
+    assert literal("gNW") in leader.hover(*CENTRES["NW"])
+    leader.go("/map/hazards")
+    leader.page.get_by_role("button", name="开始分析").click()
+    expect(leader.page.locator("#impact-result")).to_be_visible()
+    assert literal("hh") in leader.page.locator("#impact-door-knock").inner_text()
+    leader.check("the leader's impact analysis")
+    leader.go("/map/reconstruction")
+    assert literal("own") in leader.click(*SITE_POINT)
+    assert leader.watch.problems() == []
+
+    planner = visit_as(open_page, "planner")
+    planner.go(f"/planner?community={world['community']}")
+    expect(planner.page.locator("#planner[data-ready=true]")).to_have_count(1)
+    assert literal("gSW") in planner.hover(*CENTRES["SW"])
+    planner.go("/map/hazards")
+    assert literal("hz") in planner.click(*HAZARD_ZONE.centroid.coords[0])
+    assert planner.watch.problems() == []
+
     w = visit_as(open_page, "wang")
     w.go("/worker")
     assert literal("cat") in w.click(*INCIDENT_POINT)

@@ -5,17 +5,21 @@ keep names as text (Folium tooltips and popups, scripts, templates)."""
 
 from __future__ import annotations
 
+import doctest
 import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import folium
 import pytest
 from geoalchemy2.shape import from_shape
 from shapely import MultiPolygon, Point, box
 
+from app import security_headers
 from app.models import Hazard, ReconstructionSite
 from app.security_headers import policy, tile_sources
 from app.services.assignment import assign_all
+from app.web import folium_kit
 from tests.conftest import login
 from tests.factories import (
     STEP,
@@ -232,3 +236,31 @@ def test_templates_have_no_inline_handler_and_no_script_without_the_nonce():
                 offenders.append(f"{path.name}: {match.group(0)}")
         offenders += [f"{path.name}: |safe" for m in re.finditer(r"\|\s*safe\b", text)]
     assert offenders == []
+
+
+def test_docstring_examples_hold():
+    for module in (security_headers, folium_kit):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_a_folium_map_holds_names_as_data_and_shows_them_as_text(app):
+    name = '<img src=x onerror="alert(1)">'
+    feature = {
+        "type": "Feature",
+        "properties": {"name": name},
+        "geometry": {"type": "Point", "coordinates": [X0, Y0]},
+    }
+    with app.test_request_context("/"):
+        m = folium_kit.new_map(None, location=[Y0, X0])
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [feature]},
+            tooltip=folium_kit.TextTooltip(["name"], aliases=[name]),
+            popup=folium_kit.TextPopup(["name"], aliases=[name]),
+        ).add_to(m)
+        folium_kit.Legend(name, [("background:#fff", name)]).add_to(m)
+        parts = folium_kit.render(m)
+    assert "<img" not in parts.html and "&lt;img src=x" in parts.html  # the legend
+    assert "<img" not in parts.script  # the data and the aliases, JSON-escaped
+    assert "innerHTML" not in parts.script and parts.script.count("textContent") == 4
+    assert "bindTooltip(" in parts.script and "bindPopup(" in parts.script

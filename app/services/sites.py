@@ -30,7 +30,7 @@ from app.services.hazards import parse_hazard_geometry
 from app.services.locate import parse_bbox
 from app.services.photos import PhotoUpload, check_photos
 from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
-from app.services.write_scope import require_stored_writable, require_writable
+from app.services.write_scope import may_change_stored, require_stored_writable, require_writable
 from app.store import sites as store
 from app.store.scope import Scope
 
@@ -420,6 +420,11 @@ def create_site(session: Session, scope: Scope, body, *, max_vertices: int) -> i
     site_id = store.insert_site(session, values, milestones)
     session.commit()
     return site_id
+
+
+def may_report(session: Session, scope: Scope, site_id: int) -> bool:
+    """Whether the viewer may report progress on (and set milestones of) a site."""
+    return may_change_stored(session, scope, "sites", site_id)
 
 
 def update_milestones(session: Session, scope: Scope, site_id: int, body) -> None:

@@ -78,18 +78,23 @@ def require_writable(session: Session, scope: Scope, geom, *, what: str) -> None
         raise Forbidden(f"{what} {OUTSIDE_REGION}.")
 
 
-def require_stored_writable(
-    session: Session, scope: Scope, table: str, row_id: int, *, what: str
-) -> None:
-    """Raise 403 unless ``scope`` may change the stored hazard or site ``row_id``.
+def may_change_stored(session: Session, scope: Scope, table: str, row_id: int) -> bool:
+    """Whether ``scope`` may change the stored hazard or site ``row_id``.
 
     An unrestricted writer may change (or retire) anything already stored, even a row that an
     older version let in from outside the district; a restricted one only what lies wholly
     in their region."""
     if not scope.restricted:
-        return
+        return True
     wkb = store.stored_geometry_wkb(session, table, row_id)
-    if wkb is not None and write_faults(session, scope, [bytes(wkb)]) != [None]:
+    return wkb is None or write_faults(session, scope, [bytes(wkb)]) == [None]
+
+
+def require_stored_writable(
+    session: Session, scope: Scope, table: str, row_id: int, *, what: str
+) -> None:
+    """Raise 403 unless ``scope`` may change the stored hazard or site ``row_id``."""
+    if not may_change_stored(session, scope, table, row_id):
         raise Forbidden(f"{what} {OUTSIDE_REGION}.")
 
 

@@ -33,8 +33,8 @@ class Scope:
 
 
 # The writer's region, as ``auth.scope_for`` draws what they see: a worker's own grids, the
-# area a leader or planner was given (create-user --area),
-# else the whole district.  NULL (nowhere) for a worker without grids.
+# area a leader or planner was given (create-user --area), else the whole district.  NULL
+# (nowhere) for a worker without grids.
 _REGION = """
     SELECT CASE
         WHEN NOT :restricted THEN (SELECT district FROM district)

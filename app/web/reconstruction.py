@@ -260,7 +260,8 @@ def site_page(site_id: int):
         reasons=status_reasons(props["status"], _thresholds()),
         chart=progress_chart(site, service.today()),
         today=service.today().isoformat(),
-        can_report=current_user.role in REPORTERS,
+        can_report=current_user.role in REPORTERS
+        and service.may_report(db.session, current_scope(), site_id),
         max_photos=current_app.config["WANGGE_MAX_PHOTOS"],
         max_photo_mb=current_app.config["WANGGE_MAX_PHOTO_MB"],
     )

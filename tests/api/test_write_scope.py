@@ -457,3 +457,16 @@ def test_a_zone_traced_along_the_area_edge_may_stray_half_a_metre(client, sessio
     assert create_hazard(client, headers, over_the_edge).status_code == 403
     over_a_point = create_hazard(client, headers, shapely.Point(east + 0.3 * metre, Y0 + 0.015))
     assert over_a_point.status_code == 403
+
+
+def test_the_site_page_offers_the_progress_form_only_where_the_viewer_may_report(
+    client, session, world
+):
+    admin = as_user(client, "admin")
+    own = create_site(client, admin, point(SW)).json["id"]
+    other = create_site(client, admin, point(NE)).json["id"]
+    login(client, "sw-worker")
+    assert 'id="progress-form"' in client.get(f"/sites/{own}").get_data(as_text=True)
+    page = client.get(f"/sites/{other}")
+    assert page.status_code == 200
+    assert 'id="progress-form"' not in page.get_data(as_text=True)

@@ -44,8 +44,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     extensions.babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
-    from app import security_headers
+    from app import converters, input_guard, security_headers
 
+    converters.init_app(app)  # before the blueprints: their rules compile with these
+    input_guard.init_app(app)
     security_headers.init_app(app)
 
     app.register_blueprint(api_bp)

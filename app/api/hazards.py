@@ -8,19 +8,13 @@ from app.api import bp, schemas
 from app.api.openapi import documented
 from app.api.schemas import parse_body
 from app.auth import current_scope, roles_required
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest
 from app.extensions import db
 from app.headers import attachment
 from app.services import hazards as service
 
 EDITORS = ("admin", "leader", "planner")
 ANALYSTS = ("admin", "leader", "planner", "worker")
-
-
-def _id(raw: str, what: str) -> int:
-    if not raw.isdigit() or len(raw) > 12:
-        raise NotFound(f"No {what} with id {raw!r}.")
-    return int(raw)
 
 
 def _max_vertices() -> int:
@@ -82,60 +76,60 @@ def impact_of_set_view():
     return jsonify(run), 201
 
 
-@bp.get("/hazards/<hazard_id>")
-def get_hazard_view(hazard_id: str):
+@bp.get("/hazards/<int4:hazard_id>")
+def get_hazard_view(hazard_id: int):
     """One hazard as a GeoJSON Feature."""
-    return jsonify(service.get_hazard(db.session, _id(hazard_id, "hazard"), current_scope()))
+    return jsonify(service.get_hazard(db.session, hazard_id, current_scope()))
 
 
-@bp.patch("/hazards/<hazard_id>")
+@bp.patch("/hazards/<int4:hazard_id>")
 @roles_required(*EDITORS)
 @documented(body=schemas.HazardPatch)
-def update_hazard_view(hazard_id: str):
+def update_hazard_view(hazard_id: int):
     """Change a live hazard's name, class, severity, description or geometry."""
     body = parse_body(schemas.HazardPatch)
     item = service.update_hazard(
-        db.session, current_scope(), _id(hazard_id, "hazard"), body, max_vertices=_max_vertices()
+        db.session, current_scope(), hazard_id, body, max_vertices=_max_vertices()
     )
     return jsonify(item)
 
 
-@bp.delete("/hazards/<hazard_id>")
+@bp.delete("/hazards/<int4:hazard_id>")
 @roles_required(*EDITORS)
-def retire_hazard_view(hazard_id: str):
+def retire_hazard_view(hazard_id: int):
     """Retire a hazard (sets valid_to); its impact runs are kept."""
-    return jsonify(service.retire_hazard(db.session, current_scope(), _id(hazard_id, "hazard")))
+    return jsonify(service.retire_hazard(db.session, current_scope(), hazard_id))
 
 
-@bp.post("/hazards/<hazard_id>/impact")
+@bp.post("/hazards/<int4:hazard_id>/impact")
 @roles_required(*ANALYSTS)
 @documented(body=schemas.ImpactRequest, status=201)
-def impact_view(hazard_id: str):
+def impact_view(hazard_id: int):
     """Households, people and vulnerable households inside the zone plus a buffer in metres."""
     body = parse_body(schemas.ImpactRequest)
-    run = service.run_impact(db.session, current_scope(), [_id(hazard_id, "hazard")], body.buffer_m)
+    run = service.run_impact(db.session, current_scope(), [hazard_id], body.buffer_m)
     return jsonify(run), 201
 
 
-@bp.get("/hazards/<hazard_id>/impact")
-def impact_runs_view(hazard_id: str):
+@bp.get("/hazards/<int4:hazard_id>/impact")
+def impact_runs_view(hazard_id: int):
     """The stored impact runs of a hazard, newest first."""
-    return jsonify({"items": service.impact_runs(db.session, _id(hazard_id, "hazard"))})
+    return jsonify({"items": service.impact_runs(db.session, hazard_id)})
 
 
-@bp.get("/impact-runs/<run_id>")
-def impact_run_view(run_id: str):
+@bp.get("/impact-runs/<int4:run_id>")
+def impact_run_view(run_id: int):
     """One stored impact run, its door-knock list masked for your role."""
-    return jsonify(service.show_impact_run(db.session, current_scope(), _id(run_id, "impact run")))
+    return jsonify(service.show_impact_run(db.session, current_scope(), run_id))
 
 
-@bp.get("/impact-runs/<run_id>/door-knock.xlsx")
-def door_knock_export_view(run_id: str):
+@bp.get("/impact-runs/<int4:run_id>/door-knock.xlsx")
+def door_knock_export_view(run_id: int):
     """The door-knock list of an impact run as an Excel workbook."""
-    view = service.show_impact_run(db.session, current_scope(), _id(run_id, "impact run"))
+    view = service.show_impact_run(db.session, current_scope(), run_id)
     response = current_app.response_class(
         service.door_knock_workbook(view),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response.headers["Content-Disposition"] = attachment(f"door-knock-{int(run_id)}.xlsx")
+    response.headers["Content-Disposition"] = attachment(f"door-knock-{run_id}.xlsx")
     return response

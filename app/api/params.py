@@ -1,6 +1,18 @@
-"""Parsing query parameters into typed values, with the reason when they are wrong."""
+"""Parsing query parameters into typed values, bounded, with the reason when they are wrong.
+
+One parser for every view (API, pages, Open311, OGC): integers are ASCII digits within a
+range, numbers are finite, strings have a maximum length, enums are checked against their
+values and dates are ISO days.  A failure is a 400 that names the parameter.  (NUL characters
+never get this far: ``app.input_guard`` refuses them for every request.)
+"""
 
 from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Iterable
+from datetime import date
 
 from flask import request
 
@@ -9,31 +21,96 @@ from app.services.locate import parse_bbox
 from app.services.photos import PhotoUpload
 
 MAX_PAGE = 1000
+MAX_OFFSET = 2**31 - 1
+MAX_TEXT = 200
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def _raw(name: str) -> str | None:
+    raw = request.args.get(name)
+    return None if raw is None or raw == "" else raw
 
 
 def page() -> tuple[int, int]:
     """(limit, offset) from ?limit=&offset=, limit 1..1000 (default 100)."""
-    limit = integer("limit", 100)
-    offset = integer("offset", 0)
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(
-            f"limit must be between 1 and {MAX_PAGE}.", details={"field": "limit"}
-        ) from None
-    if offset < 0:
-        raise BadRequest("offset must not be negative.", details={"field": "offset"}) from None
+    limit = integer("limit", 100, minimum=1, maximum=MAX_PAGE)
+    offset = integer("offset", 0, minimum=0, maximum=MAX_OFFSET)
     return limit, offset
 
 
-def integer(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
+def parse_integer(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    """``raw`` as an integer in [minimum, maximum], or a 400 naming ``name``."""
+    if not _INTEGER.fullmatch(raw):
+        raise BadRequest(f"{name} must be an integer, got {raw[:40]!r}.", details={"field": name})
+    value = int(raw)
+    if not minimum <= value <= maximum:
         raise BadRequest(
-            f"{name} must be an integer, got {raw!r}.", details={"field": name}
-        ) from None
+            f"{name} must be between {minimum} and {maximum}.", details={"field": name}
+        )
+    return value
+
+
+def integer(
+    name: str, default: int, *, minimum: int = -MAX_OFFSET, maximum: int = MAX_OFFSET
+) -> int:
+    raw = _raw(name)
+    return default if raw is None else parse_integer(name, raw, minimum=minimum, maximum=maximum)
+
+
+def number(name: str, *, minimum: float = -math.inf, maximum: float = math.inf) -> float | None:
+    """A finite number in [minimum, maximum], or None when absent."""
+    raw = _raw(name)
+    if raw is None:
+        return None
+    value = math.nan
+    if raw.isascii() and len(raw) <= 40:
+        with contextlib.suppress(ValueError):
+            value = float(raw)
+    if not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number.", details={"field": name})
+    if not minimum <= value <= maximum:
+        raise BadRequest(
+            f"{name} must be between {minimum:g} and {maximum:g}.", details={"field": name}
+        )
+    return value
+
+
+def string(name: str, default: str | None = None, *, max_length: int = MAX_TEXT) -> str | None:
+    """The parameter's text (default when absent or empty), at most ``max_length`` characters."""
+    raw = _raw(name)
+    if raw is None:
+        return default
+    if len(raw) > max_length:
+        raise BadRequest(
+            f"{name} must be at most {max_length} characters.", details={"field": name}
+        )
+    return raw
+
+
+def choice(name: str, allowed: Iterable[str], default: str | None = None) -> str | None:
+    """One of ``allowed`` (default when absent or empty)."""
+    allowed = tuple(allowed)
+    raw = _raw(name)
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise BadRequest(
+            f"Unknown {name} {raw[:40]!r}; use {', '.join(allowed)}.", details={"field": name}
+        )
+    return raw
+
+
+def day(name: str) -> date | None:
+    """A YYYY-MM-DD parameter, or None when absent."""
+    raw = _raw(name)
+    if raw is None:
+        return None
+    if len(raw) == 10 and raw.isascii():
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(raw)
+    raise BadRequest(
+        f"{name} must be a date (YYYY-MM-DD), got {raw[:40]!r}.", details={"field": name}
+    )
 
 
 def bbox() -> tuple[float, float, float, float] | None:

@@ -42,14 +42,14 @@ def create_site_view():
     return jsonify(_site(site_id)), 201
 
 
-@bp.get("/sites/<int:site_id>")
+@bp.get("/sites/<int4:site_id>")
 @documented()
 def get_site_view(site_id: int):
     """One site: milestones, progress history with photo URLs, status colour and why."""
     return jsonify(_site(site_id))
 
 
-@bp.patch("/sites/<int:site_id>")
+@bp.patch("/sites/<int4:site_id>")
 @roles_required(*REPORTERS)
 @documented(body=schemas.SitePatch)
 def update_site_view(site_id: int):
@@ -58,7 +58,7 @@ def update_site_view(site_id: int):
     return jsonify(_site(site_id))
 
 
-@bp.post("/sites/<int:site_id>/progress")
+@bp.post("/sites/<int4:site_id>/progress")
 @roles_required(*REPORTERS)
 @documented(status=201)
 def report_progress_view(site_id: int):
@@ -80,7 +80,7 @@ def report_progress_view(site_id: int):
     return jsonify(_site(site_id)), 201
 
 
-@bp.get("/sites/photos/<int:photo_id>")
+@bp.get("/sites/photos/<int4:photo_id>")
 @documented()
 def site_photo_view(photo_id: int):
     """A progress photo's bytes with its content type."""

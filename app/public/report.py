@@ -156,7 +156,7 @@ def _public_status(incident_id: int) -> dict:
 def track_report():
     """The status page of the tracking number typed into the form."""
     number = request.args.get("n", "").strip()
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise BadRequest(_("Type the tracking number in digits."), details={"field": "n"})
     return redirect(url_for("public.report_status", incident_id=int(number)))
 

@@ -3,6 +3,7 @@ waiting for a grid, the overdue ones and the ones escalated to them."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from flask import abort, render_template, request, url_for
@@ -58,10 +59,10 @@ def incident_list_page():
     view = request.args.get("view", "open")
     if view not in VIEWS:
         abort(400, _("Unknown view %(view)s.", view=view))
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
+    raw_page = request.args.get("page", "1")
+    if not re.fullmatch(r"-?[0-9]{1,9}", raw_page):  # ASCII digits; past 10^9 no page is full
         abort(400, _("page must be a positive whole number."))
+    page = max(1, int(raw_page))
     now = datetime.now(UTC)
     items, total = incident_reads.list_incidents(
         db.session,

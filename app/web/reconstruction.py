@@ -247,7 +247,7 @@ def progress_chart(site: dict, on: date) -> Markup:
     return Markup("".join(parts))
 
 
-@bp.get("/sites/<int:site_id>")
+@bp.get("/sites/<int4:site_id>")
 def site_page(site_id: int):
     site = service.get_site(db.session, current_scope(), site_id, _thresholds())
     props = site["properties"]

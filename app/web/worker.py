@@ -17,6 +17,7 @@ from shapely import union_all
 from sqlalchemy import select
 
 from app.auth import current_scope, roles_required
+from app.converters import INT4_MAX
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
 from app.i18n import N_
@@ -58,10 +59,9 @@ def _viewed_worker() -> tuple[User, bool]:
         if raw not in (None, "", str(current_user.id)):
             raise Forbidden(_("A grid worker can only open their own page."))
         return current_user, False
-    try:
-        worker_id = int(raw)
-    except (TypeError, ValueError):
-        raise BadRequest("user must be a worker id.", details={"field": "user"}) from None
+    if not (raw and raw.isascii() and raw.isdigit() and int(raw) <= INT4_MAX):  # users.id
+        raise BadRequest("user must be a worker id.", details={"field": "user"})
+    worker_id = int(raw)
     worker = db.session.get(User, worker_id)
     if worker is None or worker.role != "worker":
         raise NotFound(f"No grid worker {worker_id}.")

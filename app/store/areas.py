@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import CODE_LENGTHS, Area
-from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID, geojson
+from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID, geojson, touches_box
 
 _FEATURE = f"""
     json_build_object(
@@ -46,12 +46,8 @@ def _live_areas_where(
         where.append("p.code = :parent")
         params["parent"] = parent_code
     if bbox:
-        # Areas that touch the box, not merely those whose envelope does (OGC API -
-        # Features: "intersects"); && first so that the index does the first cut.
-        where.append(
-            "a.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) "
-            "AND ST_Intersects(a.geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"
-        )
+        # OGC API - Features: the areas whose geometry intersects the box.
+        where.append(touches_box("a.geom"))
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
     if grid_ids is not None:
         # A restricted user sees their grids and the areas above them.

@@ -25,3 +25,9 @@ def geojson(expression: str, decimals: int = 7) -> str:
 def rounded(expression: str, decimals: int = 7) -> str:
     """SQL for a coordinate (``ST_X(geom)``) rounded to ``decimals`` (7: 1 cm), as a float."""
     return f"round(({expression})::numeric, {int(decimals)})::float8"
+
+
+def touches_box(column: str) -> str:
+    """SQL: ``column`` intersects the box ``:x0, :y0, :x1, :y1`` (4326), not merely its
+    envelope does (what ``&&`` alone tests). ST_Intersects uses the spatial index itself."""
+    return f"ST_Intersects({column}, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models.households import VULNERABLE_TAGS
-from app.store.fragments import WORKERS_PER_GRID, geojson
+from app.store.fragments import WORKERS_PER_GRID, geojson, touches_box
 
 # The UTM zone of a geometry's centroid, as an EPSG code.
 UTM_SRID = """
@@ -59,7 +59,7 @@ def hazard_rows(session: Session, where: HazardFilter) -> list:
         clauses.append("h.severity = ANY(:severities)")
         params["severities"] = list(where.severities)
     if where.bbox:
-        clauses.append("h.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        clauses.append(touches_box("h.geom"))
         params.update(zip(("x0", "y0", "x1", "y1"), where.bbox))
     sql = f"""
         SELECT {FEATURE_COLUMNS} FROM hazards h

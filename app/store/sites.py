@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models.hazards import ReconstructionSite, SiteMilestone, SitePhoto, SiteProgress
-from app.store.fragments import geojson, rounded
+from app.store.fragments import geojson, rounded, touches_box
 
 SITE_COLUMNS = f"""
     s.id, s.name, s.site_type, s.owner, s.planned_start, s.planned_end, s.description,
@@ -44,7 +44,7 @@ def site_rows(session: Session, where: SiteFilter) -> list:
         clauses.append("s.owner ILIKE :owner")
         params["owner"] = "%" + where.owner.replace("%", r"\%").replace("_", r"\_") + "%"
     if where.bbox:
-        clauses.append("s.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        clauses.append(touches_box("s.geom"))
         params.update(zip(("x0", "y0", "x1", "y1"), where.bbox))
     sql = f"""
         SELECT {SITE_COLUMNS} FROM sites s {LATEST_PROGRESS}

@@ -26,7 +26,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    from app import auth, cli, connections, extensions, headers, models, transactions  # noqa: F401
+    from app import (  # noqa: F401  (models: tables)
+        auth,
+        cli,
+        connections,
+        extensions,
+        headers,
+        models,
+        spool,
+        transactions,
+    )
     from app.api import bp as api_bp
     from app.api.errors import register_error_handlers
     from app.api.ogc import bp as ogc_bp
@@ -35,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.tiles import bp as tiles_bp
     from app.web import bp as web_bp
 
+    spool.init_app(app)
     extensions.db.init_app(app)
     transactions.init_app(app)  # after db.init_app: see app.transactions
     connections.init_app(app)

@@ -46,6 +46,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import BadRequest, Conflict, InvalidData, WanggeError
+from app.spool import private_folder
 
 FORMAT = "wangge-backup/1"
 MANIFEST = "manifest.json"
@@ -416,7 +417,7 @@ def restore(
         engine.dispose()
     pg_restore = find_tool("pg_restore", max(server_major, int(manifest.get("server_major", 0))))
     psql = find_tool("psql", server_major)
-    work = Path(tempfile.mkdtemp(prefix="wangge-restore-"))
+    work = Path(tempfile.mkdtemp(prefix="wangge-restore-", dir=private_folder()))
     try:
         dump = work / DUMP
         _extract_dump(source, manifest, dump, progress)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidData
 from app.models import LEVEL_VALUES
+from app.spool import private_folder
 from app.store import areas as store
 from app.store.scope import Scope
 from geo import geojson
@@ -108,14 +109,14 @@ def _frame(rows) -> gpd.GeoDataFrame:
 
 
 def _write_with_gdal(frame: gpd.GeoDataFrame, suffix: str, driver: str, **options) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="wangge-export-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wangge-export-", dir=private_folder()) as tmp:
         path = Path(tmp) / f"areas{suffix}"
         frame.to_file(path, driver=driver, engine="pyogrio", **options)
         return path.read_bytes()
 
 
 def _shapefile_zip(frame: gpd.GeoDataFrame) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="wangge-export-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wangge-export-", dir=private_folder()) as tmp:
         # Field names are at most 10 characters in a dBase file; ours already are.
         frame.rename(columns={"parent_name": "parentname"}).to_file(
             Path(tmp) / "areas.shp", driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8"

@@ -2,7 +2,7 @@
 
 Only paths we create ourselves reach GDAL: a user's string never becomes a GDAL virtual
 file system path or a URL.  Zip archives are unpacked by us, with limits, into a private
-temporary folder.
+temporary folder (the request's own: see app.spool).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from app.errors import BadRequest, InvalidData, PayloadTooLarge
+from app.spool import private_folder
 
 MAX_ZIP_MEMBERS = 64
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
@@ -78,7 +79,7 @@ def unpacked_zip(path: Path):
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise BadRequest(f"{path.name} is not a valid zip archive.") from None
-    with archive, tempfile.TemporaryDirectory(prefix="wangge-zip-") as tmp:
+    with archive, tempfile.TemporaryDirectory(prefix="wangge-zip-", dir=private_folder()) as tmp:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > MAX_ZIP_MEMBERS:
             raise InvalidData(f"The archive has {len(members)} files; at most {MAX_ZIP_MEMBERS}.")
@@ -163,9 +164,10 @@ def _read_with_gdal(path: Path, shown_name: str) -> gpd.GeoDataFrame:
 
 
 def copy_upload(stream, suffix: str, limit: int) -> Path:
-    """Save an uploaded stream to a private temporary file, at most ``limit`` bytes."""
+    """Save an uploaded stream to a private temporary file, at most ``limit`` bytes (in the
+    request's own folder: see app.spool)."""
     with tempfile.NamedTemporaryFile(
-        prefix="wangge-upload-", suffix=suffix, delete=False
+        prefix="wangge-upload-", suffix=suffix, delete=False, dir=private_folder()
     ) as handle:
         copied = 0
         while chunk := stream.read(1 << 20):

@@ -164,7 +164,11 @@ class Crawl:
 def body_fields() -> set[str]:
     fields = {"crs", "lon", "lat", "long", "service_code", "description", "address_string"}
     for model in vars(schemas).values():
-        if isinstance(model, type) and issubclass(model, schemas.Body) and model is not schemas.Body:
+        if (
+            isinstance(model, type)
+            and issubclass(model, schemas.Body)
+            and model is not schemas.Body
+        ):
             fields |= set(model.model_fields)
     return fields
 

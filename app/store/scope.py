@@ -47,11 +47,16 @@ _REGION = """
 
 # Polygons may stray by up to half a metre over the region's edge (a zone traced along a
 # boundary), as areas may over their parent's; points and lines must lie inside or on it.
+# Only the region near the polygon is buffered (its box grown by 0.0001 degrees, over 9 m
+# anywhere below latitude 80): buffering a whole district takes a quarter of a second.
 _COVERS = """
     CASE WHEN {region} IS NULL THEN false
          WHEN ST_Covers({region}, i.geom) THEN true
          WHEN ST_Dimension(i.geom) = 2
-              THEN ST_Covers(ST_Buffer({region}::geography, 0.5)::geometry, i.geom)
+              THEN ST_Covers(
+                  ST_Buffer(ST_Intersection({region}, ST_Expand(i.geom, 0.0001))::geography, 0.5)
+                  ::geometry,
+                  i.geom)
          ELSE false END
 """
 

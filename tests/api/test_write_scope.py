@@ -470,3 +470,13 @@ def test_the_site_page_offers_the_progress_form_only_where_the_viewer_may_report
     page = client.get(f"/sites/{other}")
     assert page.status_code == 200
     assert 'id="progress-form"' not in page.get_data(as_text=True)
+
+
+def test_a_worker_without_grids_writes_nowhere(client, session, world):
+    add_user(session, "idle-worker", "worker")
+    session.commit()
+    headers = as_user(client, "idle-worker")
+    before = count(session, Household)
+    refused = post_household(client, headers, SW)
+    assert refused.status_code == 403
+    assert count(session, Household) == before

@@ -161,4 +161,5 @@ def _methods_for_path() -> list[str]:
             continue
         if endpoint != request.endpoint:
             allowed.append(method)
-    return allowed
+    # Flask answers OPTIONS on every route it has.
+    return [*allowed, "OPTIONS"] if allowed else []

@@ -178,10 +178,10 @@ def test_locations_that_cannot_be_found_are_a_400(client, session, world, values
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", "/open311/v2/requests.json", {"GET", "HEAD", "POST"}),
-        ("DELETE", "/open311/v2/requests/1.xml", {"GET", "HEAD"}),
-        ("POST", "/open311/v2/services.xml", {"GET", "HEAD"}),
-        ("PATCH", "/open311/v2/discovery.json", {"GET", "HEAD"}),
+        ("PUT", "/open311/v2/requests.json", {"GET", "HEAD", "OPTIONS", "POST"}),
+        ("DELETE", "/open311/v2/requests/1.xml", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", "/open311/v2/services.xml", {"GET", "HEAD", "OPTIONS"}),
+        ("PATCH", "/open311/v2/discovery.json", {"GET", "HEAD", "OPTIONS"}),
     ],
 )
 def test_a_wrong_method_is_a_405_in_open311s_format(client, world, method, path, allow):

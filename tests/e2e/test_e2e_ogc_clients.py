@@ -31,13 +31,12 @@ def tokens(session):
     # north-east corner of the square, its geometry does not.
     session.execute(
         text(
-            "UPDATE areas SET geom = ST_Multi(ST_MakePolygon(ST_MakeLine(ARRAY["
+            "UPDATE areas SET geom = ST_SetSRID(ST_Multi(ST_MakePolygon(ST_MakeLine(ARRAY["
             "ST_MakePoint(:x0, :y1), ST_MakePoint(:x0, :y2), ST_MakePoint(:x1, :y1), "
-            "ST_MakePoint(:x0, :y1)]))) WHERE code = :code"
+            "ST_MakePoint(:x0, :y1)]))), 4326) WHERE code = :code"
         ),
         {"x0": X0, "x1": X0 + 0.01, "y1": Y0 + 0.01, "y2": Y0 + 0.02, "code": f"{C}001"},
     )
-    session.execute(text("UPDATE areas SET geom = ST_SetSRID(geom, 4326)"))
     add_user(session, "gis", "planner")
     add_user(session, "w", "worker", grids=[world.grids["SE"]])
     tokens = {"planner": issue_token(session, "gis"), "worker": issue_token(session, "w")}

@@ -366,7 +366,16 @@ def read_manifest(path: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InvalidData(f"{path} is not a Wangge backup of a format this version reads.")
     tables = manifest.get("tables")
-    if not isinstance(tables, dict) or not isinstance(manifest.get("dump"), dict):
+    well_formed = (
+        isinstance(tables, dict)
+        and isinstance(manifest.get("dump"), dict)
+        and isinstance(manifest.get("revision"), str)
+        and all(
+            isinstance(t, dict) and isinstance(t.get("rows"), int) and isinstance(t.get("md5"), str)
+            for t in tables.values()
+        )
+    )
+    if not well_formed:
         raise InvalidData(f"{path}: the manifest is incomplete.")
     return manifest
 

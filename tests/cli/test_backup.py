@@ -269,6 +269,8 @@ def test_restore_refuses_a_damaged_file_before_touching_the_database(drill):
     )
     not_a_backup = drill["tmp"] / "notes.txt"
     not_a_backup.write_text("hello")
+    incomplete = drill["tmp"] / "incomplete.tar"
+    rewrite(drill["file"], incomplete, manifest_change=lambda m: m["tables"]["areas"].pop("md5"))
 
     damaged_result = invoke(drill["target"], "restore", "--yes", str(damaged))
     other_result = invoke(drill["target"], "restore", "--yes", str(not_a_backup))
@@ -277,6 +279,10 @@ def test_restore_refuses_a_damaged_file_before_touching_the_database(drill):
     assert "damaged" in damaged_result.output and "checksum" in damaged_result.output
     assert other_result.exit_code == 1
     assert "is not a Wangge backup" in other_result.output
+    incomplete_result = invoke(drill["target"], "restore", "--yes", str(incomplete))
+    assert incomplete_result.exit_code == 1
+    assert "the manifest is incomplete" in incomplete_result.output
+    assert "Traceback" not in incomplete_result.output
     for result in (damaged_result, other_result):
         assert "Traceback" not in result.output
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from app.errors import BadRequest, Conflict, InvalidData, WanggeError
 from app.spool import private_folder
@@ -158,7 +159,7 @@ def tool_major(path: str) -> int | None:
         ).stdout
     except OSError:
         return None
-    match = re.search(r"(\d+)(?:\.\d+)?", out.rsplit(")", 1)[-1]) or re.search(r"(\d+)", out)
+    match = re.search(r"\)\s*(\d+)", out)  # "pg_dump (PostgreSQL) 15.20 (Debian ...)"
     return int(match.group(1)) if match else None
 
 
@@ -191,7 +192,8 @@ def find_tool(name: str, server_major: int) -> str:
 
 
 def _engine(url: URL):
-    return create_engine(url, poolclass=None, pool_pre_ping=False)
+    """An engine that keeps no connection once it is done with it."""
+    return create_engine(url, poolclass=NullPool)
 
 
 def _connect_error(url: URL, exc: SQLAlchemyError) -> BackupFailed:

@@ -318,3 +318,24 @@ def test_backup_of_an_unreachable_database_is_one_line(drill, tmp_path):
     assert "wangge_no_such_database" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "x.tar").exists()
+
+
+def test_the_tools_get_the_connection_in_their_environment(monkeypatch):
+    from app.services.backups import libpq_environment
+
+    monkeypatch.setenv("PGSERVICE", "somewhere-else")
+    monkeypatch.setenv("PGPASSWORD", "stale")
+    env = libpq_environment(
+        make_url("postgresql+psycopg://city:s%40cret%20pw@db.example:5433/wangge?sslmode=require")
+    )
+
+    assert env["PGPASSWORD"] == "s@cret pw"
+    assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"]) == (
+        "db.example",
+        "5433",
+        "city",
+        "wangge",
+    )
+    assert env["PGSSLMODE"] == "require"
+    assert "PGSERVICE" not in env  # nothing from the caller's PG* variables
+    assert env["PATH"] == os.environ["PATH"]

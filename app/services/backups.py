@@ -44,6 +44,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from app.errors import BadRequest, Conflict, InvalidData, WanggeError
 from app.spool import private_folder
@@ -158,7 +159,7 @@ def tool_major(path: str) -> int | None:
         ).stdout
     except OSError:
         return None
-    match = re.search(r"(\d+)(?:\.\d+)?", out.rsplit(")", 1)[-1]) or re.search(r"(\d+)", out)
+    match = re.search(r"\)\s*(\d+)", out)  # "pg_dump (PostgreSQL) 15.20 (Debian ...)"
     return int(match.group(1)) if match else None
 
 
@@ -191,7 +192,8 @@ def find_tool(name: str, server_major: int) -> str:
 
 
 def _engine(url: URL):
-    return create_engine(url, poolclass=None, pool_pre_ping=False)
+    """An engine that keeps no connection once it is done with it."""
+    return create_engine(url, poolclass=NullPool)
 
 
 def _connect_error(url: URL, exc: SQLAlchemyError) -> BackupFailed:
@@ -366,7 +368,16 @@ def read_manifest(path: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InvalidData(f"{path} is not a Wangge backup of a format this version reads.")
     tables = manifest.get("tables")
-    if not isinstance(tables, dict) or not isinstance(manifest.get("dump"), dict):
+    well_formed = (
+        isinstance(tables, dict)
+        and isinstance(manifest.get("dump"), dict)
+        and isinstance(manifest.get("revision"), str)
+        and all(
+            isinstance(t, dict) and isinstance(t.get("rows"), int) and isinstance(t.get("md5"), str)
+            for t in tables.values()
+        )
+    )
+    if not well_formed:
         raise InvalidData(f"{path}: the manifest is incomplete.")
     return manifest
 

@@ -269,6 +269,8 @@ def test_restore_refuses_a_damaged_file_before_touching_the_database(drill):
     )
     not_a_backup = drill["tmp"] / "notes.txt"
     not_a_backup.write_text("hello")
+    incomplete = drill["tmp"] / "incomplete.tar"
+    rewrite(drill["file"], incomplete, manifest_change=lambda m: m["tables"]["areas"].pop("md5"))
 
     damaged_result = invoke(drill["target"], "restore", "--yes", str(damaged))
     other_result = invoke(drill["target"], "restore", "--yes", str(not_a_backup))
@@ -277,6 +279,10 @@ def test_restore_refuses_a_damaged_file_before_touching_the_database(drill):
     assert "damaged" in damaged_result.output and "checksum" in damaged_result.output
     assert other_result.exit_code == 1
     assert "is not a Wangge backup" in other_result.output
+    incomplete_result = invoke(drill["target"], "restore", "--yes", str(incomplete))
+    assert incomplete_result.exit_code == 1
+    assert "the manifest is incomplete" in incomplete_result.output
+    assert "Traceback" not in incomplete_result.output
     for result in (damaged_result, other_result):
         assert "Traceback" not in result.output
 
@@ -312,3 +318,24 @@ def test_backup_of_an_unreachable_database_is_one_line(drill, tmp_path):
     assert "wangge_no_such_database" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "x.tar").exists()
+
+
+def test_the_tools_get_the_connection_in_their_environment(monkeypatch):
+    from app.services.backups import libpq_environment
+
+    monkeypatch.setenv("PGSERVICE", "somewhere-else")
+    monkeypatch.setenv("PGPASSWORD", "stale")
+    env = libpq_environment(
+        make_url("postgresql+psycopg://city:s%40cret%20pw@db.example:5433/wangge?sslmode=require")
+    )
+
+    assert env["PGPASSWORD"] == "s@cret pw"
+    assert (env["PGHOST"], env["PGPORT"], env["PGUSER"], env["PGDATABASE"]) == (
+        "db.example",
+        "5433",
+        "city",
+        "wangge",
+    )
+    assert env["PGSSLMODE"] == "require"
+    assert "PGSERVICE" not in env  # nothing from the caller's PG* variables
+    assert env["PATH"] == os.environ["PATH"]

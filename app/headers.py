@@ -44,21 +44,24 @@ def attachment(filename: str) -> str:
     return value
 
 
+TEXT_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
+
+
 def _is_text(mimetype: str) -> bool:
     return (
         mimetype.startswith("text/")
-        or mimetype in ("application/json", "application/xml", "application/javascript")
+        or mimetype in TEXT_TYPES
         or mimetype.endswith(("+json", "+xml"))
     )
 
 
 def _one_charset(response: Response) -> None:
     content_type = response.headers.get("Content-Type")
-    if not content_type or not _is_text(response.mimetype):
-        return
-    if content_type.lower().count("charset=") == 1:
-        return
+    if not content_type or content_type.lower().count("charset=") == 1:
+        return  # the common case, one string scan: JSON, HTML and XML already say utf-8
     mimetype, options = parse_options_header(content_type)
+    if not _is_text(mimetype):
+        return
     options = {k: v for k, v in options.items() if k.lower() != "charset"}
     response.headers["Content-Type"] = dump_options_header(
         mimetype, {**options, "charset": "utf-8"}
@@ -93,4 +96,6 @@ def complete_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    # JSON is UTF-8 (RFC 8259); saying so keeps clients that default to Latin-1 right.
+    app.json.mimetype = "application/json; charset=utf-8"
     app.after_request(complete_headers)

@@ -134,3 +134,23 @@ def test_an_open311_key_in_the_query_string_is_refused(client, session, world, f
     )
     assert both.status_code == 400
     assert incidents(session) == 0
+
+
+def test_an_unreachable_store_lets_requests_through_and_logs_it(app, session, world, caplog):
+    from app import create_app
+    from tests.conftest import FreshRequestClient
+
+    cut_off = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": "test-secret",
+            "WANGGE_TILES": "none",
+            "WANGGE_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:1/0",  # nothing listens there
+            "WANGGE_REPORT_LIMIT_CLIENT": "1 per hour",
+        }
+    )
+    client = FreshRequestClient(cut_off, cut_off.response_class, use_cookies=True)
+    assert [report(client).status_code for _ in range(2)] == [201, 201]
+    assert incidents(session) == 2
+    assert "rate-limit store unreachable; report_client not limited" in caplog.text

@@ -49,7 +49,7 @@ def city(database_url, tmp_path_factory):
             db.engine.dispose()
         built = invoke(app, "demo", "--households", "300", "--seed", "7")
         assert built.exit_code == 0, built.output
-        token = invoke(app, "issue-token", "admin").output.strip().splitlines()[-1]
+        token = invoke(app, "issue-token", "admin").stdout.strip().splitlines()[-1]
         admin = create_engine(url)
         with admin.connect() as conn:
             lon, lat, grid = conn.execute(

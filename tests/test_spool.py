@@ -158,7 +158,7 @@ def city(database_url, tmp_path_factory):
             upgrade()
             db.engine.dispose()
         assert invoke(app, "demo", "--households", "100", "--seed", "7").exit_code == 0
-        token = invoke(app, "issue-token", "admin").output.strip().splitlines()[-1]
+        token = invoke(app, "issue-token", "admin").stdout.strip().splitlines()[-1]
         yield {"url": url, "token": token}
     finally:
         drop_database(url)

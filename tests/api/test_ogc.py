@@ -23,7 +23,8 @@ def test_landing_conformance_collections_and_paging(client, session):
     assert set(rels) == {"self", "service-desc", "service-doc", "conformance", "data"}
     assert rels["service-desc"]["type"] == "application/vnd.oai.openapi+json;version=3.0"
     definition = client.get(rels["service-desc"]["href"].replace("http://localhost", ""))
-    assert definition.headers["Content-Type"] == rels["service-desc"]["type"]
+    assert definition.mimetype == "application/vnd.oai.openapi+json"
+    assert definition.mimetype_params["version"] == "3.0"
     assert definition.json["openapi"] == "3.0.3"
     assert set(definition.json["paths"]) == {
         "/",

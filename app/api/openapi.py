@@ -21,7 +21,7 @@ from geo.crs import SUPPORTED_CRS as CRS_NAMES
 
 _CODE = {"type": "string", "maxLength": 64}
 _FLAG = {"type": "boolean"}
-_DAY = {"type": "string", "format": "date"}
+_DAY = {"type": "string", "format": "date", "pattern": "^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
 # Each query parameter as the server parses it (app.api.params and the views): a value
 # outside these schemas is refused with 400.
 QUERY = {

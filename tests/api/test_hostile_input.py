@@ -305,3 +305,15 @@ def test_deep_json_is_a_400_on_the_api(client, admin_token):
     )
     assert response.status_code == 400
     assert response.json["error"]["message"] == "The JSON body is nested deeper than 32 levels."
+
+
+def test_days_at_the_ends_of_the_calendar_are_refused_not_overflowed(client, admin_token):
+    for query in ("until=9999-12-31", "since=0001-01-01", "since=%D9%A2024-01-01"):
+        response = client.get(f"/api/v1/incidents?{query}", headers=admin_token)
+        assert response.status_code == 400, query
+        assert response.json["error"]["details"] == {"field": query.split("=")[0]}
+    response = client.get(
+        "/api/v1/incidents?since=2024-01-01&until=2024-12-31", headers=admin_token
+    )
+    assert response.status_code == 200
+    assert response.json["total"] == 0

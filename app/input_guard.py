@@ -30,19 +30,19 @@ def init_app(app: Flask) -> None:
 def refuse_hostile_input() -> None:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and "\x00" in value:
-            _nul(f"path parameter {name!r}", name)
+            _nul("path parameter", name)
     if "\x00" in request.path:
-        _nul("the path", "path")
+        _nul("path", "path")
     for name, value in request.args.items(multi=True):
         if _has_nul(name, value):
-            _nul(f"query parameter {name!r}", name)
+            _nul("query parameter", name)
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         for name, value in request.form.items(multi=True):
             if _has_nul(name, value):
-                _nul(f"form field {name!r}", name)
+                _nul("form field", name)
         for name, upload in request.files.items(multi=True):
             if _has_nul(name, upload.filename):
-                _nul(f"the file name in {name!r}", name)
+                _nul("file name", name)
     elif request.is_json and request.content_length != 0:
         data = request.get_data(cache=True)
         if json_depth(data) > MAX_JSON_DEPTH:
@@ -52,7 +52,7 @@ def refuse_hostile_input() -> None:
             )
         field = nul_field(request.get_json(silent=True))
         if field is not None:
-            _nul(f"JSON field {field!r}", field)
+            _nul("JSON field", field)
 
 
 def json_depth(data: bytes) -> int:
@@ -89,9 +89,9 @@ def _has_nul(*texts: str | None) -> bool:
     return any("\x00" in text for text in texts if text)
 
 
-def _nul(where: str, field: str | None) -> None:
-    field = field or ""
+def _nul(kind: str, field: str | None) -> None:
+    field = (field or "").replace("\x00", "\\0")
     raise BadRequest(
-        f"NUL characters are not allowed in {where}.".replace("\x00", "\\0"),
-        details={"field": field.replace("\x00", "\\0")},
+        f"{field} contains a NUL character ({kind}); NUL is not allowed in text.",
+        details={"field": field},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify, request
@@ -51,15 +51,9 @@ def _flag(name: str) -> bool | None:
 
 def _day(name: str, *, end: bool = False) -> datetime | None:
     """A YYYY-MM-DD parameter as the start of that day in Shanghai (of the next day: ``end``)."""
-    raw = request.args.get(name)
-    if not raw:
+    day = params.day(name)
+    if day is None:
         return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(
-            f"{name} must be a date (YYYY-MM-DD), got {raw!r}.", details={"field": name}
-        ) from None
     return datetime.combine(day + timedelta(days=int(end)), time(), SHANGHAI)
 
 

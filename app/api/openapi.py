@@ -14,41 +14,118 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from app.api import schemas
+from app.api.params import MAX_OFFSET, MAX_PAGE
+from app.models import HAZARD_CLASSES, LEVEL_VALUES, STATUS_VALUES
+from app.services.exports import FORMATS as EXPORT_FORMATS
+from geo.crs import SUPPORTED_CRS as CRS_NAMES
 
+_CODE = {"type": "string", "maxLength": 64}
+_FLAG = {"type": "boolean"}
+_DAY = {"type": "string", "format": "date", "pattern": "^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
+# Each query parameter as the server parses it (app.api.params and the views): a value
+# outside these schemas is refused with 400.
 QUERY = {
-    "limit": ("integer", "Page size, 1 to 1000 (default 100)."),
-    "offset": ("integer", "Rows to skip (default 0)."),
-    "bbox": ("string", "minlon,minlat,maxlon,maxlat (WGS84)."),
-    "level": ("string", "district, street, community, grid or microgrid."),
-    "parent": ("string", "Code of the parent area."),
-    "lon": ("number", "Longitude in the system named by crs."),
-    "lat": ("number", "Latitude in the system named by crs."),
-    "crs": ("string", "wgs84 (default), cgcs2000, gcj02 or bd09."),
-    "grid": ("string", "Only this grid's rows (grid code)."),
-    "status": ("string", "Comma-separated statuses, e.g. submitted,dispatched."),
-    "category": ("string", "Comma-separated category codes."),
-    "mine": ("boolean", "Only incidents assigned to me."),
-    "overdue": ("boolean", "Only open incidents past their deadline."),
-    "needs_review": ("boolean", "Only incidents accepted outside every grid (or not)."),
-    "escalated": ("boolean", "Only overdue incidents escalated to a level above the grid."),
-    "since": ("string", "From this day (YYYY-MM-DD, Asia/Shanghai)."),
-    "until": ("string", "Up to and including this day (YYYY-MM-DD)."),
-    "order": ("string", "newest (default) or deadline."),
-    "q": ("string", "Text to search for."),
-    "class": (
-        "string",
-        "Hazard class: flood, landslide, earthquake, fire, security, construction.",
-    ),
-    "severity": ("integer", "Severity 1 (IV, blue) to 4 (I, red)."),
-    "retired": ("boolean", "Include retired hazards."),
-    "area": ("string", "Code of the area to check (default: everything)."),
-    "format": ("string", "geojson, gpkg, shp (zipped), kml, csv (WKT) or xlsx."),
+    "limit": ({"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100},
+              "Page size, 1 to 1000 (default 100)."),
+    "offset": ({"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+               "Rows to skip (default 0)."),
+    "bbox": ({"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"},
+             "minlon,minlat,maxlon,maxlat (WGS84), minlon < maxlon, minlat < maxlat."),
+    "level": ({"type": "string", "enum": list(LEVEL_VALUES)},
+              "district, street, community, grid or microgrid."),
+    "parent": (_CODE, "Code of the parent area."),
+    "lon": ({"type": "number", "minimum": -180, "maximum": 180},
+            "Longitude in the system named by crs."),
+    "lat": ({"type": "number", "minimum": -90, "maximum": 90},
+            "Latitude in the system named by crs."),
+    "crs": ({"type": "string", "enum": list(CRS_NAMES)},
+            "wgs84 (default), cgcs2000, gcj02 or bd09."),
+    "grid": (_CODE, "Only this grid's rows (grid code)."),
+    "status": ({"type": "string", "pattern": f"^({'|'.join(STATUS_VALUES)})(,({'|'.join(STATUS_VALUES)}))*$"},
+               "Comma-separated statuses, e.g. submitted,dispatched."),
+    "category": ({"type": "string", "maxLength": 200}, "Comma-separated category codes."),
+    "mine": (_FLAG, "Only incidents assigned to me."),
+    "overdue": (_FLAG, "Only open incidents past their deadline."),
+    "needs_review": (_FLAG, "Only incidents accepted outside every grid (or not)."),
+    "escalated": (_FLAG, "Only overdue incidents escalated to a level above the grid."),
+    "since": (_DAY, "From this day (YYYY-MM-DD, Asia/Shanghai)."),
+    "until": (_DAY, "Up to and including this day (YYYY-MM-DD)."),
+    "order": ({"type": "string", "enum": ["newest", "deadline"]}, "newest (default) or deadline."),
+    "q": ({"type": "string", "minLength": 2, "maxLength": 100}, "Text to search for."),
+    "class": ({"type": "string", "enum": list(HAZARD_CLASSES)},
+              "Hazard class: flood, landslide, earthquake, fire, security, construction."),
+    "severity": ({"type": "integer", "minimum": 1, "maximum": 4},
+                 "Severity 1 (IV, blue) to 4 (I, red)."),
+    "retired": (_FLAG, "Include retired hazards."),
+    "area": (_CODE, "Code of the area to check (default: everything)."),
+    "format": ({"type": "string", "enum": list(EXPORT_FORMATS)},
+               "geojson, gpkg, shp (zipped), kml, csv (WKT) or xlsx."),
+}  # fmt: skip
+# Where one operation bounds a parameter differently from the rest.
+QUERY_OVERRIDES = {
+    ("locate_address_view", "limit"): {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
+}  # fmt: skip
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+IMAGES = {t: BINARY for t in ("image/jpeg", "image/png", "image/webp")}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The success answers of each operation: status -> component (JSON) or {media type: content}.
+SUCCESS: dict[str, dict[str, str | dict]] = {
+    "list_areas": {"200": "AreaPage"},
+    "create_area": {"201": "AreaChange"},
+    "get_area": {"200": "AreaFeature"},
+    "update_area": {"200": "AreaChange"},
+    "retire_area": {"200": "AreaChange"},
+    "generate_grids": {"200": "GeneratedGrids", "201": "AreaChange"},
+    "area_history": {"200": "AreaHistory"},
+    "restore_area": {"200": "AreaChange"},
+    "split_area": {"201": "AreaChange"},
+    "merge_areas": {"201": "AreaChange"},
+    "export_areas": {
+        "200": {m.split(";")[0]: BINARY for m, _ in EXPORT_FORMATS.values()}
+        | {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}
+    },
+    "import_areas": {"201": "AreaImport"},
+    "coverage_view": {"200": "Coverage"},
+    "list_hazards_view": {"200": "HazardCollection"},
+    "create_hazard_view": {"201": "HazardFeature"},
+    "get_hazard_view": {"200": "HazardFeature"},
+    "update_hazard_view": {"200": "HazardFeature"},
+    "retire_hazard_view": {"200": "HazardFeature"},
+    "import_hazards_view": {"201": "HazardImport"},
+    "impact_view": {"201": "ImpactRun"},
+    "impact_of_set_view": {"201": "ImpactRun"},
+    "impact_runs_view": {"200": "ImpactRuns"},
+    "impact_run_view": {"200": "ImpactRun"},
+    "door_knock_export_view": {"200": {XLSX: BINARY}},
+    "households_view": {"200": "Households"},
+    "create_household_view": {"201": "Household"},
+    "import_households_view": {"201": "HouseholdImport"},
+    "incidents_view": {"200": "IncidentPage"},
+    "create_incident_view": {"201": "Incident"},
+    "incident_view": {"200": "Incident"},
+    "incident_transition_view": {"201": "Incident"},
+    "incident_reroute_view": {"200": "Reroute"},
+    "incident_photo_view": {"200": IMAGES},
+    "incident_categories_view": {"200": "Categories"},
+    "incident_queue_view": {"200": "IncidentList"},
+    "escalated_incidents_view": {"200": "IncidentList"},
+    "locate_view": {"200": "Location"},
+    "locate_address_view": {"200": "AddressMatches"},
+    "notifications_view": {"200": "Notifications"},
+    "notifications_read_view": {"200": "NotificationsMarked"},
+    "list_sites_view": {"200": "SiteCollection"},
+    "create_site_view": {"201": "SiteFeature"},
+    "get_site_view": {"200": "SiteFeature"},
+    "update_site_view": {"200": "SiteFeature"},
+    "report_progress_view": {"201": "SiteFeature"},
+    "site_photo_view": {"200": IMAGES},
 }
 ERRORS = {
     "400": "Malformed request",
     "401": "Not logged in, or no valid bearer token",
     "403": "Your role may not do this",
-    "404": "No such area",
+    "404": "No such area, incident, hazard, site or photo (or not in your scope)",
+    "405": "Method not allowed (a path such as /areas/merge is another operation)",
     "409": "Conflict: the change would overlap a sibling (the overlap is in details)",
     "412": "The area changed since you loaded it (If-Match is stale)",
     "413": "The body is larger than the limit",
@@ -80,28 +157,39 @@ def documented(
     return decorate
 
 
-def _operation(view: Callable, path_params: dict[str, str]) -> dict:
+def _success(view: Callable, meta: dict) -> dict:
+    answers = SUCCESS.get(view.__name__, {str(meta.get("status", 200)): {}})
+    responses = {}
+    for status, body in answers.items():
+        if isinstance(body, str):
+            body = {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}
+        responses[status] = {"description": "Success"} | ({"content": body} if body else {})
+    return responses
+
+
+def _query_parameter(view: Callable, name: str) -> dict:
+    schema, description = QUERY[name]
+    return {
+        "name": name,
+        "in": "query",
+        "required": name in ("lon", "lat"),
+        "schema": QUERY_OVERRIDES.get((view.__name__, name), schema),
+        "description": description,
+    }
+
+
+def _operation(view: Callable, path_params: dict[str, dict]) -> dict:
     meta = getattr(view, "openapi", {})
     doc = (view.__doc__ or view.__name__.replace("_", " ")).strip().splitlines()
-    status = str(meta.get("status", 200))
     operation: dict = {
         "summary": doc[0],
         "operationId": view.__name__,
         "parameters": [
-            {"name": p, "in": "path", "required": True, "schema": {"type": kind}}
-            for p, kind in path_params.items()
+            {"name": p, "in": "path", "required": True, "schema": schema}
+            for p, schema in path_params.items()
         ]
-        + [
-            {
-                "name": q,
-                "in": "query",
-                "required": q in ("lon", "lat"),
-                "schema": {"type": QUERY[q][0]},
-                "description": QUERY[q][1],
-            }
-            for q in meta.get("query", ())
-        ],
-        "responses": {status: {"description": "Success"}}
+        + [_query_parameter(view, q) for q in meta.get("query", ())],
+        "responses": _success(view, meta)
         | {
             code: {
                 "description": text,
@@ -172,6 +260,13 @@ def _operation(view: Callable, path_params: dict[str, str]) -> dict:
     return operation
 
 
+def _path_schema(converter) -> dict:
+    """What the route's converter accepts (anything else is a 404 from the router)."""
+    if isinstance(converter, IntegerConverter):
+        return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+    return {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+
+
 def build_document(app: Flask) -> dict:
     paths: dict[str, dict] = {}
     bodies: set[type] = {schemas.Error}
@@ -180,10 +275,7 @@ def build_document(app: Flask) -> dict:
             continue
         view = app.view_functions[rule.endpoint]
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-        params = {
-            name: "integer" if isinstance(converter, IntegerConverter) else "string"
-            for name, converter in rule._converters.items()
-        }
+        params = {name: _path_schema(converter) for name, converter in rule._converters.items()}
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(view, params)
         if getattr(view, "openapi", {}).get("body") is not None:
@@ -193,6 +285,7 @@ def build_document(app: Flask) -> dict:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
+    components.update(schemas.RESPONSES)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -32,7 +32,7 @@ def test_every_api_route_is_in_the_document(app, document):
         if rule.rule.startswith("/api/v1/") and rule.endpoint.startswith("api."):
             if rule.endpoint == "api.openapi":
                 continue
-            path = re.sub(r"<(?:int:)?(\w+)>", r"{\1}", rule.rule)
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             expected |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     found = {(path, method) for path, item in document["paths"].items() for method in item}
     assert found == expected
@@ -59,7 +59,8 @@ def test_refs_resolve_and_bodies_name_their_required_fields(document):
         for operation in item.values():
             for response in operation["responses"].values():
                 for content in response.get("content", {}).values():
-                    resolve(document, content["schema"]["$ref"])
+                    if "$ref" in content["schema"]:  # else a binary download (see below)
+                        resolve(document, content["schema"]["$ref"])
     locate = document["paths"]["/api/v1/locate"]["get"]
     assert [p["name"] for p in locate["parameters"]] == ["lon", "lat", "crs"]
 
@@ -80,3 +81,46 @@ def test_the_docs_page_is_self_hosted(client, document):
     from app.web.assets import external_urls
 
     assert external_urls(html) == []
+
+
+def test_the_document_states_the_limits_the_server_enforces(document):
+    households = document["paths"]["/api/v1/households"]["get"]
+    by_name = {p["name"]: p["schema"] for p in households["parameters"]}
+    assert by_name["limit"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "default": 100,
+    }
+    assert by_name["offset"]["maximum"] == 2**31 - 1
+    address = document["paths"]["/api/v1/locate/address"]["get"]
+    assert {p["name"]: p["schema"] for p in address["parameters"]}["limit"]["maximum"] == 50
+    incident = document["paths"]["/api/v1/incidents/{incident_id}"]["get"]["parameters"][0]
+    assert incident["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+    hazard = document["paths"]["/api/v1/hazards/{hazard_id}"]["get"]["parameters"][0]
+    assert hazard["schema"]["maximum"] == 2**31 - 1
+    step = document["components"]["schemas"]["IncidentStep"]["properties"]
+    assert {"maximum": 5, "minimum": 1, "type": "integer"} in step["rating"]["anyOf"]
+    hazards = document["paths"]["/api/v1/hazards"]["get"]["parameters"]
+    assert {p["name"]: p["schema"] for p in hazards}["class"]["enum"][0] == "flood"
+
+
+def test_every_operation_declares_its_success_answer(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            success = [s for s in operation["responses"] if s.startswith("2")]
+            assert success, (method, path)
+            for status in success:
+                content = operation["responses"][status]["content"]
+                for media in content.values():
+                    schema = media["schema"]
+                    if "$ref" in schema:
+                        assert resolve(document, schema["$ref"]), (method, path)
+                    else:
+                        assert schema == {"type": "string", "format": "binary"}, (method, path)
+    export = document["paths"]["/api/v1/areas/export"]["get"]["responses"]["200"]["content"]
+    assert export["application/geo+json"]["schema"]["$ref"].endswith("/FeatureCollection")
+    assert "application/geopackage+sqlite3" in export
+    listed = document["paths"]["/api/v1/areas"]["get"]["responses"]["200"]["content"]
+    page = resolve(document, listed["application/json"]["schema"]["$ref"])
+    assert {"type", "features", "total", "limit", "offset", "next_offset"} <= set(page["required"])

@@ -9,7 +9,10 @@ begins when its session begins a transaction (waiting for a request in flight to
 holding off the next) and ends when that transaction ends or the test hands control to the
 browser, which commits what the test wrote. So a test may use ``session`` whenever it likes,
 and the browser's background requests (the bell's polling, a map's tiles) never run at the
-same time as the test's own queries.
+same time as the test's own queries. One rule remains: before calling the server with anything
+but Playwright (``requests``, GDAL in a subprocess), commit, or the server waits for the turn.
+Between tests the server answers 503: a request that comes late (a beacon of a closed page)
+cannot reach the database outside a test's rolled-back transaction.
 
 Chromium is Debian's (``/usr/bin/chromium``, or ``$WANGGE_CHROMIUM``); no browser is
 downloaded. No request may leave the live server: requests to any other host are aborted
@@ -119,6 +122,7 @@ def session(app, gate):
     event.listen(scoped.session_factory, "after_transaction_create", turns.begin)
     event.listen(scoped.session_factory, "after_transaction_end", turns.end)
     _TURNS.append(turns)
+    gate.test_running = True
     try:
         yield scoped
     finally:
@@ -126,6 +130,7 @@ def session(app, gate):
         # A request the browser sent just before its context closed (an image, a tile) may
         # still be running: roll back after it.
         with gate.lock:
+            gate.test_running = False
             server_session = scoped.registry.registry.get("server")
             if server_session is not None:
                 server_session.close()
@@ -142,9 +147,13 @@ class OneRequestAtATime:
     def __init__(self, app):
         self.app = app
         self.lock = threading.RLock()  # the test thread's turns take it too (Turns)
+        self.test_running = False
 
     def __call__(self, environ, start_response):
         with self.lock:
+            if not self.test_running:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"no test is running"]
             result = self.app(environ, start_response)
             try:
                 return list(result)
@@ -191,7 +200,7 @@ def browser():
 
 
 @pytest.fixture
-def open_page(browser, live_server):
+def open_page(browser, live_server, session):
     """``open_page(viewport=(w, h))`` -> (page, watch): a fresh browser context (no cookies)."""
     contexts = []
 

@@ -92,6 +92,14 @@ class PageWatch:
             route.abort("blockedbyclient")
 
 
+def shown(html: str, planted: tuple[str, ...]) -> list[str]:
+    """Which of the personal data a test planted (phones, names, ID numbers) ``html`` shows.
+
+    Searched for exactly: a pattern such as "any 11 or 18 digits" also matches now and then
+    a run of digits in one of Folium's random element ids (32 hex characters)."""
+    return [value for value in planted if value in html]
+
+
 def log_in(page, username: str, password: str = PASSWORD, path: str | None = "/login"):
     """Fill in and send the login form as a user would (at ``path``, or on the page shown);
     returns the response of the page it leads to."""

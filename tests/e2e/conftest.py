@@ -1,15 +1,18 @@
 """Browser tests: the app served to a real headless Chromium, one rolled-back transaction per test.
 
 The live server runs in background threads of this process and hands the app one request at a
-time (:class:`OneRequestAtATime`). It uses the test's own database session: for these tests the
-``session`` fixture is one SQLAlchemy session shared by every thread (its scope function
-returns a constant) on the test's connection, so the server sees what the test wrote and
-everything is rolled back afterwards. Two rules follow:
-
-* commit (``session.commit()``) before the browser asks for a page: at the end of every
-  request the app removes its session, which rolls back whatever was not committed;
-* do not touch the database from the test while the browser is waiting for the server
-  (read every value you need before, or after, the browser's part).
+time (:class:`OneRequestAtATime`). The test and the server share the test's database
+connection, so the server sees what the test wrote and everything is rolled back afterwards,
+but each has its own session: a request ends by removing its session, which never touches the
+test's. The test and the server take turns at the connection (:class:`Turns`): the test's turn
+begins when its session begins a transaction (waiting for a request in flight to finish, and
+holding off the next) and ends when that transaction ends or the test hands control to the
+browser, which commits what the test wrote. So a test may use ``session`` whenever it likes,
+and the browser's background requests (the bell's polling, a map's tiles) never run at the
+same time as the test's own queries. One rule remains: before calling the server with anything
+but Playwright (``requests``, GDAL in a subprocess), commit, or the server waits for the turn.
+Between tests the server answers 503: a request that comes late (a beacon of a closed page)
+cannot reach the database outside a test's rolled-back transaction.
 
 Chromium is Debian's (``/usr/bin/chromium``, or ``$WANGGE_CHROMIUM``); no browser is
 downloaded. No request may leave the live server: requests to any other host are aborted
@@ -23,6 +26,8 @@ import shutil
 import threading
 
 import pytest
+from playwright._impl._sync_base import SyncBase
+from sqlalchemy import event
 from werkzeug.serving import make_server
 
 from tests.conftest import rolled_back_session
@@ -46,33 +51,109 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 """
 
-_SHARED = object()
+
+class Turns:
+    """The test thread's turns at the database connection it shares with the live server.
+
+    A turn is the life of one transaction of the test's session: it begins (taking the
+    server's lock, so after the request in flight) when the session begins a transaction and
+    ends when the transaction does. Before the test thread calls Playwright (any page action,
+    ``expect``, a route's ``continue_``) its open transaction is committed, as the browser's
+    requests cannot be served until the turn ends.
+    """
+
+    def __init__(self, lock, session):
+        self.lock = lock
+        self.session = session  # the scoped session: on the test's thread, the test's session
+        self.thread = threading.get_ident()
+        self.held = False
+
+    def on_test_thread(self) -> bool:
+        return threading.get_ident() == self.thread
+
+    def _is_the_tests(self, session, transaction) -> bool:
+        return (
+            transaction.parent is None
+            and self.on_test_thread()
+            and session is self.session.registry.registry.get("test")
+        )
+
+    def begin(self, session, transaction) -> None:
+        if self._is_the_tests(session, transaction) and not self.held:
+            self.lock.acquire()
+            self.held = True
+
+    def end(self, session, transaction) -> None:
+        if self._is_the_tests(session, transaction) and self.held:
+            self.held = False
+            self.lock.release()
+
+    def hand_over(self) -> None:
+        """The test thread is about to wait for the browser: end its turn."""
+        if self.held and self.on_test_thread():
+            self.session.commit()
+
+
+_TURNS: list[Turns] = []  # the running test's (at most one)
+_sync = SyncBase._sync
+
+
+def _sync_after_handing_over(self, awaitable):
+    __tracebackhide__ = True
+    for turns in _TURNS:
+        turns.hand_over()
+    return _sync(self, awaitable)
+
+
+# Every call of Playwright's sync API goes through SyncBase._sync (playwright is pinned).
+SyncBase._sync = _sync_after_handing_over
 
 
 @pytest.fixture
 def session(app, gate):
-    """The test's session, shared with the live server's thread (same Session, same connection).
-
-    It is rolled back only when the server is between requests: a request the browser sent
-    just before its context closed (an image, a tile) may still be running when the test ends.
-    """
-    shared = rolled_back_session(app, scopefunc=lambda: _SHARED)
-    yield next(shared)
-    with gate.lock:
-        next(shared, None)
+    """The test's session on the test's connection; the live server's requests get their own
+    session on the same connection (see :class:`Turns`)."""
+    test_thread = threading.get_ident()
+    shared = rolled_back_session(
+        app, scopefunc=lambda: "test" if threading.get_ident() == test_thread else "server"
+    )
+    scoped = next(shared)
+    turns = Turns(gate.lock, scoped)
+    event.listen(scoped.session_factory, "after_transaction_create", turns.begin)
+    event.listen(scoped.session_factory, "after_transaction_end", turns.end)
+    _TURNS.append(turns)
+    gate.test_running = True
+    try:
+        yield scoped
+    finally:
+        _TURNS.remove(turns)
+        # A request the browser sent just before its context closed (an image, a tile) may
+        # still be running: roll back after it.
+        with gate.lock:
+            gate.test_running = False
+            server_session = scoped.registry.registry.get("server")
+            if server_session is not None:
+                server_session.close()
+            next(shared, None)
+        event.remove(scoped.session_factory, "after_transaction_create", turns.begin)
+        event.remove(scoped.session_factory, "after_transaction_end", turns.end)
 
 
 class OneRequestAtATime:
     """Each connection gets a thread (an idle keep-alive or speculative connection, as curl
-    and Chromium open, cannot block the others), but requests reach the app one at a time,
-    since they all share the test's database session."""
+    and Chromium open, cannot block the others), but requests reach the app one at a time, as
+    they all use the test's one database connection."""
 
     def __init__(self, app):
         self.app = app
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the test thread's turns take it too (Turns)
+        self.test_running = False
 
     def __call__(self, environ, start_response):
         with self.lock:
+            if not self.test_running:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"no test is running"]
             result = self.app(environ, start_response)
             try:
                 return list(result)
@@ -119,7 +200,7 @@ def browser():
 
 
 @pytest.fixture
-def open_page(browser, live_server):
+def open_page(browser, live_server, session):
     """``open_page(viewport=(w, h))`` -> (page, watch): a fresh browser context (no cookies)."""
     contexts = []
 

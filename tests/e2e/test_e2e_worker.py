@@ -67,7 +67,7 @@ def world(session):
             ("ok", "NW", 0.002, 300), ("overdue", "SW", 0.0, -20), ("near", "NW", -0.002, 3),
         )
     }  # fmt: skip
-    # Ids read now: the live server's requests end by detaching every loaded object.
+    # Ids read now, for the browser's side of the tests.
     world.ids = {name: user.id for name, user in world.users.items()}
     world.ids |= {state: incident.id for state, incident in world.incidents.items()}
     world.ids |= {key: grid.id for key, grid in world.grids.items()}

@@ -446,9 +446,8 @@ def _figures(figures: store.ImpactFigures) -> dict:
 
 def _chosen_hazards(session: Session, scope: Scope, hazard_ids: list[int] | None) -> list[int]:
     if hazard_ids is None:
-        ids = [
-            r.id for r in store.hazard_rows(session, store.HazardFilter(grid_ids=scope.grid_ids))
-        ]
+        rows = store.hazard_rows(session, store.HazardFilter(grid_ids=scope.grid_ids))
+        ids = sorted(r.id for r in rows)
         if not ids:
             raise InvalidData(
                 "There is no active hazard to analyse.", details={"field": "hazard_ids"}

@@ -110,7 +110,8 @@ def world(session):
     add_user(session, "a-leader", "leader", area=town_a)
     add_user(session, "a-planner", "planner", area=town_a)
     worker = add_user(session, "a1-worker", "worker", grids=[a1])
-    add_user(session, "b1-worker", "worker", grids=[b1])
+    w["a1_worker"] = worker.id
+    w["b1_worker"] = add_user(session, "b1-worker", "worker", grids=[b1]).id
     (w["hh_a1"],) = add_households(
         session,
         [A1_XY],
@@ -313,7 +314,11 @@ ROUTES: dict[str, list[str]] = {
         "/api/v1/impact-runs/{run_all}/door-knock.xlsx",
     ],
     "api.households_view": ["/api/v1/households", "/api/v1/households?grid=511381002001001"],
-    "api.incidents_view": ["/api/v1/incidents"],
+    "api.incidents_view": [
+        "/api/v1/incidents",
+        "/api/v1/incidents?grid=511381002001001",
+        "/api/v1/incidents?status=accepted,submitted",
+    ],
     "api.incident_view": ["/api/v1/incidents/{inc_b1}", "/api/v1/incidents/{inc_a1}"],
     "api.incident_photo_view": ["/api/v1/incidents/{inc_b1}/photos/1"],
     "api.incident_categories_view": ["/api/v1/incidents/categories"],
@@ -330,14 +335,23 @@ ROUTES: dict[str, list[str]] = {
     "api.list_sites_view": ["/api/v1/sites"],
     "api.get_site_view": ["/api/v1/sites/{site_b}", "/api/v1/sites/{site_a}"],
     "api.site_photo_view": ["/api/v1/sites/photos/1"],
-    "web.dashboard_page": ["/dashboard"],
+    "web.dashboard_page": [
+        "/dashboard",
+        "/dashboard?level=grid",
+        "/dashboard?level=community&parent=511381002",
+    ],
     "web.dashboard_csv": [
         "/dashboard.csv",
         "/dashboard.csv?level=street",
         "/dashboard.csv?level=community",
+        "/dashboard.csv?level=grid&parent=511381002001",
     ],
-    "web.dashboard_xlsx": ["/dashboard.xlsx", "/dashboard.xlsx?level=street"],
-    "web.incident_list_page": ["/incidents"],
+    "web.dashboard_xlsx": [
+        "/dashboard.xlsx",
+        "/dashboard.xlsx?level=street",
+        "/dashboard.xlsx?level=community&parent=511381002",
+    ],
+    "web.incident_list_page": ["/incidents", "/incidents?view=all"],
     "web.incident_page": ["/incidents/{inc_b1}", "/incidents/{inc_a1}"],
     "web.new_incident_page": ["/incidents/new"],
     "web.set_language": [],
@@ -392,7 +406,7 @@ ROUTES: dict[str, list[str]] = {
         for c in ("grids", "communities", "streets", "households")
         for t in TILES
     ],
-    "web.worker_page": ["/worker"],
+    "web.worker_page": ["/worker", "/worker?user={b1_worker}", "/worker?user={a1_worker}"],
 }
 # Town B's objects read by id: a town-A user gets nothing (404 or 403) from these.
 TOWN_B_DETAILS = [
@@ -548,3 +562,28 @@ def test_every_unmasked_read_is_logged_with_whose_data_was_read(client, session,
                         unlogged.append((path, subject, key))
     assert shown > 0
     assert not unlogged, "\n".join(map(str, sorted(set(unlogged))))
+
+
+def test_a_town_a_users_figures_count_town_a_only(client, session, world, runs):
+    login(client, "a-leader")
+    households = client.get("/api/v1/households").json
+    assert sorted(h["id"] for h in households["items"]) == [world["hh_a1"], world["hh_a2"]]
+    incidents = client.get("/api/v1/incidents").json
+    assert [i["id"] for i in incidents["items"]] == [world["inc_a1"].id]
+    assert [f["id"] for f in client.get("/api/v1/hazards").json["features"]] == [world["hz_a"].id]
+    assert [f["id"] for f in client.get("/api/v1/sites").json["features"]] == [world["site_a"].id]
+    areas = client.get("/api/v1/areas").json["features"]
+    assert sorted(f["properties"]["code"] for f in areas) == [
+        "511381",
+        "511381001",
+        "511381001001",
+        "511381001001001",
+        "511381001001002",
+    ]
+    coverage = client.get("/api/v1/coverage").json
+    assert coverage["areas_checked"] == 5
+    run = client.get(f"/api/v1/impact-runs/{runs['run_all']}").json
+    assert {g["grid_code"] for g in run["by_grid"]} == {"511381001001001"}
+    assert [h["household_id"] for w in run["door_knock"] for h in w["households"]] == [
+        world["hh_a1"]
+    ]

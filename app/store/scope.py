@@ -80,6 +80,18 @@ def grid_codes(session: Session, grid_ids: frozenset[int]) -> frozenset[str]:
     return frozenset(rows)
 
 
+def unrouted_visible_sql(grid_ids: frozenset[int] | None, column: str) -> tuple[str, dict]:
+    """A SQL condition on ``column`` (the point of an incident in no grid), true where it lies
+    in a street or community a scope limited to ``grid_ids`` may see (None: everywhere)."""
+    if grid_ids is None:
+        return "true", {}
+    condition, params = visible_areas_sql(grid_ids, "v.id")
+    return (
+        "EXISTS (SELECT 1 FROM areas v WHERE v.level IN ('street', 'community') "
+        f"AND v.valid_to IS NULL AND {condition} AND ST_Intersects(v.geom, {column}))"
+    ), params
+
+
 def visible_area_ids(session: Session, grid_ids: frozenset[int] | None) -> frozenset[int] | None:
     """The ids of the areas a scope limited to ``grid_ids`` may see (None: every area)."""
     if grid_ids is None:

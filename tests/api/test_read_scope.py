@@ -41,6 +41,7 @@ TOWN_B = box(X0 + 0.03, Y0, X0 + 0.05, Y0 + 0.02)
 A1_XY = (X0 + 0.005, Y0 + 0.01)
 A2_XY = (X0 + 0.015, Y0 + 0.01)
 B1_XY = (X0 + 0.04, Y0 + 0.01)
+B_UNROUTED_XY = (X0 + 0.04, Y0 + 0.018)
 
 # Spellings of phone and ID numbers typed into free text (as typed, the digits they spell).
 TYPED = [
@@ -67,7 +68,17 @@ ALL_PERSONAL = [A1_HOUSEHOLD, A2_HOUSEHOLD, B1_HOUSEHOLD, A1_INCIDENT, B1_INCIDE
 
 # What only a reader of town B (or the whole district) may see: names and codes of its areas,
 # hazard, site, incident and household address.
-TOWN_B_MARKERS = ["乙镇", "乙村", "乙网格", "511381002", "乙镇滑坡", "乙镇学校", "乙镇井盖", "乙路"]
+TOWN_B_MARKERS = [
+    "乙镇路灯",
+    "乙镇",
+    "乙村",
+    "乙网格",
+    "511381002",
+    "乙镇滑坡",
+    "乙镇学校",
+    "乙镇井盖",
+    "乙路",
+]
 GRID_A2_MARKERS = ["甲二网格", "511381001001002"]
 
 ROLES = ["admin", "leader", "planner", "a-leader", "a-planner", "a1-worker", "anonymous"]
@@ -102,7 +113,15 @@ def world(session):
         box(X0 + 0.01, Y0, X0 + 0.02, Y0 + 0.02),
         comm_a,
     )
-    b1 = add_area(session, "511381002001001", "乙网格", "grid", TOWN_B, comm_b)
+    # Grid B1 leaves the north of town B uncovered.
+    b1 = add_area(
+        session,
+        "511381002001001",
+        "乙网格",
+        "grid",
+        box(X0 + 0.03, Y0, X0 + 0.05, Y0 + 0.015),
+        comm_b,
+    )
     w["areas"] = {"A1": a1, "A2": a2, "B1": b1, "town_a": town_a, "town_b": town_b}
     add_user(session, "admin", "admin")
     add_user(session, "leader", "leader")
@@ -142,7 +161,7 @@ def world(session):
             category_id=road.id,
             description=description,
             channel="web",
-            grid_id=grid.id,
+            grid_id=grid.id if grid is not None else None,
             community_id=comm.id,
             street_id=town.id,
             department_id=department.id,
@@ -162,6 +181,9 @@ def world(session):
 
     w["inc_a1"] = incident(
         A1_XY, a1, comm_a, town_a, "甲路井盖 " + FREE_TEXT, "诸葛报事", "15845678904"
+    )
+    w["inc_b_unrouted"] = incident(
+        B_UNROUTED_XY, None, comm_b, town_b, "乙镇路灯 无网格", "夏侯报事", "15956789015"
     )
     w["inc_b1"] = incident(B1_XY, b1, comm_b, town_b, "乙镇井盖 乙路", "夏侯报事", "15956789015")
     w["hz_a"] = Hazard(
@@ -419,6 +441,8 @@ TOWN_B_DETAILS = [
     "/api/v1/impact-runs/{run_b}",
     "/api/v1/impact-runs/{run_b}/door-knock.xlsx",
     "/api/v1/incidents/{inc_b1}",
+    "/api/v1/incidents/{inc_b_unrouted}",
+    "/incidents/{inc_b_unrouted}",
     "/api/v1/sites/{site_b}",
     "/incidents/{inc_b1}",
     "/sites/{site_b}",

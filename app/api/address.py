@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import jsonify, request
 
 from app.api import bp, params
 from app.api.openapi import documented
+from app.auth import current_scope
 from app.errors import BadRequest
 from app.extensions import db
-from app.store.address import search_addresses
+from app.services.locate import find_addresses
 
 MIN_QUERY, MAX_QUERY, MAX_RESULTS = 2, 100, 50
 
@@ -33,5 +32,5 @@ def locate_address_view():
     limit = params.integer("limit", 20)
     if not 1 <= limit <= MAX_RESULTS:
         raise BadRequest(f"limit must be 1 to {MAX_RESULTS}.", details={"field": "limit"})
-    matches = search_addresses(db.session, query, limit=limit)
-    return jsonify({"items": [asdict(m) for m in matches], "total": len(matches)})
+    matches = find_addresses(db.session, current_scope(), query, limit=limit)
+    return jsonify({"items": matches, "total": len(matches)})

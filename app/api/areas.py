@@ -68,15 +68,8 @@ def list_areas():
 
 
 def _require_visible(code: str) -> None:
-    """A restricted user (a worker) sees their own grids and the areas above them only."""
-    grid_ids = current_scope().grid_ids
-    if grid_ids is None:
-        return
-    area = store.area_by_code(db.session, code)
-    if area is None or area.level not in ("grid", "microgrid"):
-        return
-    if area.id not in grid_ids and area.parent_id not in grid_ids:
-        raise NotFound(f"No area with code {code!r} in your grids.")
+    if not service.area_visible(db.session, current_scope(), code):
+        raise NotFound(f"No area with code {code!r}.")
 
 
 @bp.get("/areas/<code>")

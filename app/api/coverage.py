@@ -6,6 +6,7 @@ from flask import jsonify, request
 
 from app.api import bp
 from app.api.openapi import documented
+from app.auth import current_scope
 from app.extensions import db
 from app.services.coverage import coverage_report
 
@@ -14,4 +15,5 @@ from app.services.coverage import coverage_report
 @documented(query=("area",))
 def coverage_view():
     """Overlaps, gaps, children outside parents, uncovered households, unstaffed grids."""
-    return jsonify(coverage_report(db.session, request.args.get("area") or None).to_dict())
+    report = coverage_report(db.session, request.args.get("area") or None, current_scope())
+    return jsonify(report.to_dict())

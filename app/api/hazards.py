@@ -114,7 +114,7 @@ def impact_view(hazard_id: int):
 @bp.get("/hazards/<int4:hazard_id>/impact")
 def impact_runs_view(hazard_id: int):
     """The stored impact runs of a hazard, newest first."""
-    return jsonify({"items": service.impact_runs(db.session, hazard_id)})
+    return jsonify({"items": service.impact_runs(db.session, hazard_id, current_scope())})
 
 
 @bp.get("/impact-runs/<int4:run_id>")

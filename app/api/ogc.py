@@ -17,6 +17,7 @@ from app.api import params
 from app.auth import current_scope
 from app.errors import BadRequest, NotFound, Unauthorized
 from app.extensions import csrf, db
+from app.services import areas as area_service
 from app.services.locate import parse_bbox
 from app.store import areas as store
 
@@ -211,11 +212,8 @@ def item(collection_id: str, feature_id: str):
         or (feature["properties"]["valid_to"] is not None)
     ):
         raise NotFound(f"No feature {feature_id!r} in {collection_id}.")
-    scope = current_scope()
-    if scope.grid_ids is not None and level in ("grid", "microgrid"):
-        area = store.live_area(db.session, feature_id)
-        if area is None or (area.id not in scope.grid_ids and area.parent_id not in scope.grid_ids):
-            raise NotFound(f"No feature {feature_id!r} in {collection_id}.")
+    if not area_service.area_visible(db.session, current_scope(), feature_id):
+        raise NotFound(f"No feature {feature_id!r} in {collection_id}.")
     feature["links"] = [
         _link("ogc.item", "self", GEOJSON, collection_id=collection_id, feature_id=feature_id),
         _link("ogc.collection", "collection", collection_id=collection_id),

@@ -30,6 +30,8 @@ from app.models import CODE_LENGTHS, LEVEL_VALUES, Area, AreaVersion, Level, def
 from app.services.assignment import Reassignment, reassign_region
 from app.services.write_scope import require_area_writable
 from app.store import areas as store
+from app.store.scope import Scope, visible_area_ids
+from app.store.scope import area_visible as _area_id_visible
 from geo import crs as geocrs
 from geo import geojson, partition
 from geo.coverage import children_outside
@@ -579,3 +581,19 @@ def restore_version(
         max_vertices=max_vertices,
         note=f"restored version {version}",
     )
+
+
+def area_visible(session: Session, scope: Scope, code: str) -> bool:
+    """True when the area ``code`` exists and ``scope`` may see it (its grids, what lies
+    below them and the areas above them)."""
+    area = store.area_by_code(session, code)
+    return area is not None and _area_id_visible(session, scope, area.id)
+
+
+def visible_communities(session: Session, scope: Scope) -> list[Area]:
+    """The live communities ``scope`` may see, by code."""
+    stmt = select(Area).where(Area.level == "community", Area.valid_to.is_(None))
+    visible = visible_area_ids(session, scope.grid_ids)
+    if visible is not None:
+        stmt = stmt.where(Area.id.in_(visible))
+    return list(session.scalars(stmt.order_by(Area.code)))

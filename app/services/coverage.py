@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.store import areas as area_store
 from app.store import coverage as store
+from app.store.scope import Scope, visible_area_ids
 from geo import coverage as geocoverage
 from geo import geojson
 
@@ -73,11 +74,18 @@ class CoverageReport:
         return lines
 
 
-def coverage_report(session: Session, area_code: str | None = None) -> CoverageReport:
-    """Check the live areas at and below ``area_code`` (or everything)."""
-    if area_code is not None and area_store.live_area(session, area_code) is None:
+def coverage_report(
+    session: Session, area_code: str | None = None, scope: Scope | None = None
+) -> CoverageReport:
+    """Check the live areas at and below ``area_code`` (or everything) that ``scope`` (or,
+    without one, the CLI) may see."""
+    area = area_store.live_area(session, area_code) if area_code is not None else None
+    visible = visible_area_ids(session, scope.grid_ids) if scope is not None else None
+    if area_code is not None and (area is None or (visible is not None and area.id not in visible)):
         raise NotFound(f"No live area with code {area_code!r}.")
     rows = store.live_areas_under(session, area_code)
+    if visible is not None:
+        rows = [r for r in rows if r.id in visible]
     report = CoverageReport(area=area_code, areas_checked=len(rows))
     if not rows:
         return report
@@ -129,5 +137,5 @@ def coverage_report(session: Session, area_code: str | None = None) -> CoverageR
     report.grids_without_worker = [
         {"code": code, "name": name} for code, name in store.grids_without_worker(session, grid_ids)
     ]
-    report.uncovered_households = store.uncovered_household_count(session, area_code)
+    report.uncovered_households = store.uncovered_household_count(session, area_code, visible)
     return report

@@ -38,7 +38,7 @@ from app.models import OPEN_STATUSES, STATUS_VALUES
 from app.services.workflow import STATUS_LABELS
 from app.store import dashboard as store
 from app.store.dashboard import CLOSED_STATUSES, NOT_COUNTED_STATUSES, IncidentFilter
-from app.store.scope import Scope
+from app.store.scope import Scope, area_visible
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_DAYS = 90
@@ -252,12 +252,14 @@ class Dashboard:
         object.__setattr__(self, "level_name", _(LEVEL_LABELS[self.filters.level]))
 
 
-def _parent(session: Session, filters: DashboardFilters) -> tuple[int | None, list[dict]]:
+def _parent(
+    session: Session, scope: Scope, filters: DashboardFilters
+) -> tuple[int | None, list[dict]]:
     if not filters.parent_code:
         return None, []
     area = store.area_by_code(session, filters.parent_code)
     expected = PARENT_LEVEL[filters.level]
-    if area is None or area["level"] != expected:
+    if area is None or area["level"] != expected or not area_visible(session, scope, area["id"]):
         raise BadRequest(
             _(
                 "Unknown parent area: %(code)s (expected the code of a %(level)s).",
@@ -273,7 +275,7 @@ def dashboard(
     session: Session, scope: Scope, filters: DashboardFilters, now: datetime
 ) -> Dashboard:
     """The dashboard's table (one row per area of the level, and a total) and weekly trend."""
-    parent_id, chain = _parent(session, filters)
+    parent_id, chain = _parent(session, scope, filters)
     incidents = IncidentFilter(
         filters.period.start,
         filters.period.end,

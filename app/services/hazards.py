@@ -12,7 +12,7 @@ import io
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from app.services.privacy import log_personal_read, mask_free_text, mask_name, m
 from app.services.readers import copy_upload, file_kind, read_geojson, read_vector, remove
 from app.services.write_scope import require_stored_writable, require_writable, write_faults
 from app.store import hazards as store
-from app.store.scope import Scope
+from app.store.scope import Scope, grid_codes
 from geo import crs as geocrs
 from geo.validate import GeometryError, check_polygonal, parse_point, parse_polygonal
 
@@ -211,13 +211,18 @@ def parse_filter(args: Mapping[str, str]) -> store.HazardFilter:
     )
 
 
+def _grids(scope: Scope | None) -> frozenset[int] | None:
+    """The grids a reader is limited to: a hazard or run touching none of them is not theirs."""
+    return scope.grid_ids if scope is not None else None
+
+
 def list_hazards(session: Session, args: Mapping[str, str], scope: Scope | None = None) -> dict:
-    rows = store.hazard_rows(session, parse_filter(args))
+    rows = store.hazard_rows(session, replace(parse_filter(args), grid_ids=_grids(scope)))
     return {"type": "FeatureCollection", "features": [feature(r, scope) for r in rows]}
 
 
 def get_hazard(session: Session, hazard_id: int, scope: Scope | None = None) -> dict:
-    row = store.hazard_row(session, hazard_id)
+    row = store.hazard_row(session, hazard_id, _grids(scope))
     if row is None:
         raise NotFound(f"No hazard with id {hazard_id}.")
     return feature(row, scope)
@@ -439,9 +444,10 @@ def _figures(figures: store.ImpactFigures) -> dict:
     }
 
 
-def _chosen_hazards(session: Session, hazard_ids: list[int] | None) -> list[int]:
+def _chosen_hazards(session: Session, scope: Scope, hazard_ids: list[int] | None) -> list[int]:
     if hazard_ids is None:
-        ids = store.active_hazard_ids(session)
+        rows = store.hazard_rows(session, store.HazardFilter(grid_ids=scope.grid_ids))
+        ids = sorted(r.id for r in rows)
         if not ids:
             raise InvalidData(
                 "There is no active hazard to analyse.", details={"field": "hazard_ids"}
@@ -451,6 +457,11 @@ def _chosen_hazards(session: Session, hazard_ids: list[int] | None) -> list[int]
         raise InvalidData("hazard_ids must not be empty.", details={"field": "hazard_ids"})
     ids = sorted(set(hazard_ids))
     found = store.existing_hazard_ids(session, ids)
+    if scope.restricted:
+        visible = store.hazard_rows(
+            session, store.HazardFilter(include_retired=True, grid_ids=scope.grid_ids)
+        )
+        found = {i: active for i, active in found.items() if i in {r.id for r in visible}}
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFound(
@@ -465,7 +476,7 @@ def run_impact(
     """Analyse the households inside the chosen hazards (grown by ``buffer_m`` metres), store
     the run with its inputs, and return it as the viewer may see it; committed."""
     buffer = parse_buffer(buffer_m)
-    ids = _chosen_hazards(session, hazard_ids)
+    ids = _chosen_hazards(session, scope, hazard_ids)
     hazards = [get_hazard(session, i)["properties"] for i in ids]
     store.stage_impact(session, ids, buffer)
     by_class = store.impact_by_class(session)
@@ -500,8 +511,8 @@ def _run_summary(row) -> dict:
     }
 
 
-def impact_runs(session: Session, hazard_id: int) -> list[dict]:
-    get_hazard(session, hazard_id)
+def impact_runs(session: Session, hazard_id: int, scope: Scope | None = None) -> list[dict]:
+    get_hazard(session, hazard_id, scope)
     return [_run_summary(r) for r in store.impact_runs_of(session, hazard_id)]
 
 
@@ -538,11 +549,14 @@ def _tag_name(tag: str) -> str:
 
 def impact_run_view(session: Session, scope: Scope, run_id: int) -> dict:
     """A stored run with its door-knock list re-read for (and masked for) the viewer."""
-    row = store.impact_run(session, run_id)
+    row = store.impact_run(session, run_id, scope.grid_ids)
     if row is None:
         raise NotFound(f"No impact run with id {run_id}.")
     result = dict(row.result)
     household_ids = result.pop("household_ids", [])
+    if scope.restricted and "by_grid" in result:
+        codes = grid_codes(session, scope.grid_ids)
+        result["by_grid"] = [g for g in result["by_grid"] if g.get("grid_code") in codes]
     return {
         **_run_summary(row),
         **result,
@@ -608,9 +622,9 @@ class HazardMapData:
     bounds: tuple[float, float, float, float] | None
 
 
-def hazard_map_data(session: Session) -> HazardMapData:
+def hazard_map_data(session: Session, scope: Scope | None = None) -> HazardMapData:
     """The active hazards for the map page, each with its bounding box for the list."""
-    rows = store.hazard_rows(session, store.HazardFilter())
+    rows = store.hazard_rows(session, store.HazardFilter(grid_ids=_grids(scope)))
     features = []
     for row in rows:
         item = feature(row)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.models import OPEN_STATUSES, User
 from app.services import workflow
-from app.services.incidents import SUPERVISORS, visible
+from app.services.incidents import SUPERVISORS, may_see
 from app.services.privacy import log_personal_read, mask_free_text, mask_name, mask_phone
 from app.store import incidents as store
 from app.store.calendar import load_calendar
@@ -124,7 +124,7 @@ def incident_detail(
     """One incident with its timeline, photos, candidates, possible duplicates, next steps."""
     now = now or datetime.now(UTC)
     row = store.incident_row(session, incident_id)
-    if row is None or not visible(scope, user.role, row.grid_id, row.reporter_id):
+    if row is None or not may_see(session, user, scope, row):
         raise NotFound(f"No incident {incident_id} in your area.")
     item = _item(row, scope, load_calendar(session), now)
     item["timeline"] = [

@@ -236,20 +236,36 @@ def _public_payload(incident: Incident, category: IncidentCategory) -> dict:
 SUPERVISORS = ("admin", "leader")
 
 
-def visible(scope: Scope, role: str, grid_id: int | None, reporter_id: int | None) -> bool:
+def visible(
+    scope: Scope,
+    role: str,
+    grid_id: int | None,
+    reporter_id: int | None,
+    *,
+    unrouted_in_scope: bool = False,
+) -> bool:
     """Whether a user sees an incident: its grid is in their scope, they reported it, or it
-    waits outside every grid for a supervisor (admin or leader) to route it."""
+    waits outside every grid, in their streets (``unrouted_in_scope``), for a supervisor
+    (admin or leader) to route it."""
     return (
         scope.allows_grid(grid_id)
         or (scope.user_id is not None and reporter_id == scope.user_id)
-        or (grid_id is None and role in SUPERVISORS)
+        or (grid_id is None and role in SUPERVISORS and unrouted_in_scope)
+    )
+
+
+def may_see(session: Session, user: User, scope: Scope, incident) -> bool:
+    """``visible`` for a loaded incident (a row or a model with id, grid_id, reporter_id)."""
+    waiting = incident.grid_id is None and store.unrouted_in_scope(session, scope, incident.id)
+    return visible(
+        scope, user.role, incident.grid_id, incident.reporter_id, unrouted_in_scope=waiting
     )
 
 
 def load_for_update(session: Session, user: User, scope: Scope, incident_id: int) -> Incident:
     """The incident, row-locked, if it exists and the user sees it (404 otherwise)."""
     incident = session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
-    if incident is None or not visible(scope, user.role, incident.grid_id, incident.reporter_id):
+    if incident is None or not may_see(session, user, scope, incident):
         raise NotFound(f"No incident {incident_id} in your area.")
     return incident
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from sqlalchemy.orm import Session
 
 from app.errors import BadRequest, InvalidData
+from app.services.privacy import mask_free_text
+from app.store.address import search_addresses
 from app.store.locate import Location, locate_point
+from app.store.scope import Scope
 from geo import crs as geocrs
 
 
@@ -54,3 +59,19 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 def locate(session: Session, lon: object, lat: object, crs: str | None = None) -> Location:
     x, y = parse_lon_lat(lon, lat, crs)
     return locate_point(session, x, y)
+
+
+def find_addresses(session: Session, scope: Scope, query: str, *, limit: int) -> list[dict]:
+    """Household addresses containing ``query`` anywhere in the district, to locate them.
+
+    An address is free text a phone or ID number may have been typed into: it is shown as
+    typed only to a role with personal data, inside its own scope.
+    """
+    items = []
+    for match in search_addresses(session, query, limit=limit):
+        item = asdict(match)
+        grid_id = item.pop("grid_id")
+        if not (scope.sees_personal_data and scope.allows_grid(grid_id)):
+            item["address"] = mask_free_text(item["address"])
+        items.append(item)
+    return items

@@ -16,7 +16,7 @@ of a site is personal data: masked for roles that do not need it and never publi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -307,7 +307,7 @@ def list_sites(
     session: Session, scope: Scope, args: Mapping[str, str], thresholds: Thresholds
 ) -> dict:
     """Sites matching ``args`` (type, status, owner, bbox) as a FeatureCollection."""
-    listing = _listing(session, parse_filter(args), thresholds)
+    listing = _listing(session, _scoped(parse_filter(args), scope), thresholds)
     features = [feature(r, s, scope) for r, s in zip(listing.rows, listing.statuses)]
     if scope.sees_personal_data:
         ids = [r.id for r in listing.rows if r.contact_name or r.contact_phone]
@@ -323,9 +323,18 @@ def _counts(listing: SiteListing) -> dict[str, int]:
     return counts
 
 
-def site_map_data(session: Session, args: Mapping[str, str], thresholds: Thresholds) -> dict:
+def _scoped(query: ListQuery, scope: Scope | None) -> ListQuery:
+    """The query limited to the sites touching the reader's grids (a scope's, else all)."""
+    if scope is None:
+        return query
+    return replace(query, where=replace(query.where, grid_ids=scope.grid_ids))
+
+
+def site_map_data(
+    session: Session, args: Mapping[str, str], thresholds: Thresholds, scope: Scope | None = None
+) -> dict:
     """The map page's sites (filtered like the API), without contact details."""
-    listing = _listing(session, parse_filter(args), thresholds)
+    listing = _listing(session, _scoped(parse_filter(args), scope), thresholds)
     features = [feature(r, s, None) for r, s in zip(listing.rows, listing.statuses)]
     for f in features:
         f["properties"].pop("contact_name")
@@ -345,7 +354,7 @@ def _photo_url(photo_id: int) -> str:
 
 def get_site(session: Session, scope: Scope, site_id: int, thresholds: Thresholds) -> dict:
     """One site with its milestones, progress history (with photo URLs) and status."""
-    row = store.site_row(session, site_id)
+    row = store.site_row(session, site_id, scope.grid_ids)
     if row is None:
         raise NotFound(f"No reconstruction site with id {site_id}.")
     milestones = store.milestones_by_site(session, [site_id]).get(site_id, [])

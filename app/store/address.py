@@ -17,7 +17,7 @@ _SEARCH = text(
     rf"""
     SELECT DISTINCT ON (length(h.address), h.address)
            h.address, {rounded("ST_X(h.geom)")} AS lon, {rounded("ST_Y(h.geom)")} AS lat,
-           g.code AS grid_code, g.name AS grid_name,
+           g.id AS grid_id, g.code AS grid_code, g.name AS grid_name,
            (SELECT coalesce(array_agg(u.display_name ORDER BY u.display_name), '{{}}')
             FROM worker_grids wg JOIN users u ON u.id = wg.user_id
             WHERE wg.grid_id = g.id AND u.active) AS workers
@@ -39,6 +39,7 @@ class AddressMatch:
     grid_code: str | None
     grid_name: str | None
     workers: list[str]
+    grid_id: int | None = None
 
 
 def like_pattern(query: str) -> str:
@@ -52,7 +53,13 @@ def search_addresses(session: Session, query: str, *, limit: int = 20) -> list[A
     rows = session.execute(_SEARCH, {"pattern": like_pattern(query), "limit": limit})
     return [
         AddressMatch(
-            r.address, float(r.lon), float(r.lat), r.grid_code, r.grid_name, list(r.workers)
+            r.address,
+            float(r.lon),
+            float(r.lat),
+            r.grid_code,
+            r.grid_name,
+            list(r.workers),
+            r.grid_id,
         )
         for r in rows
     ]

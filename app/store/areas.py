@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.models import CODE_LENGTHS, Area
 from app.store.fragments import HOUSEHOLDS_PER_GRID, WORKERS_PER_GRID, geojson, touches_box
+from app.store.scope import visible_areas_sql
 
 _FEATURE = f"""
     json_build_object(
@@ -50,12 +51,9 @@ def _live_areas_where(
         where.append(touches_box("a.geom"))
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
     if grid_ids is not None:
-        # A restricted user sees their grids and the areas above them.
-        where.append(
-            "(a.level NOT IN ('grid', 'microgrid') OR a.id = ANY(:grid_ids) "
-            "OR a.parent_id = ANY(:grid_ids))"
-        )
-        params["grid_ids"] = list(grid_ids)
+        condition, scope_params = visible_areas_sql(grid_ids, "a.id")
+        where.append(condition)
+        params.update(scope_params)
     return " AND ".join(where), params
 
 
@@ -278,8 +276,9 @@ def areas_for_export(
         where.append("p.code = :parent")
         params["parent"] = parent_code
     if grid_ids is not None:
-        where.append("(a.level NOT IN ('grid', 'microgrid') OR a.id = ANY(:grid_ids))")
-        params["grid_ids"] = list(grid_ids)
+        condition, scope_params = visible_areas_sql(grid_ids, "a.id")
+        where.append(condition)
+        params.update(scope_params)
     return list(
         session.execute(
             text(

@@ -133,9 +133,12 @@ def live_areas_under(session: Session, root_code: str | None) -> list:
     )
 
 
-def uncovered_household_count(session: Session, root_code: str | None) -> int:
-    """Households in no grid, in the area ``root_code`` (or anywhere)."""
-    if root_code is None:
+def uncovered_household_count(
+    session: Session, root_code: str | None, area_ids: frozenset[int] | None = None
+) -> int:
+    """Households in no grid, in the area ``root_code`` (or anywhere) and, when ``area_ids``
+    is given, in one of those areas below the district."""
+    if root_code is None and area_ids is None:
         # A household has at most one assignment (the key) and an assignment always has its
         # household (the foreign key cascades); grid_counts sums the assignments per grid.
         return (
@@ -152,6 +155,11 @@ def uncovered_household_count(session: Session, root_code: str | None) -> int:
         if root_code is None
         else ("AND ST_Intersects(h.geom, (SELECT geom FROM areas WHERE code = :root))")
     )
+    if area_ids is not None:
+        region += (
+            " AND EXISTS (SELECT 1 FROM areas v WHERE v.id = ANY(:area_ids)"
+            " AND v.level <> 'district' AND ST_Intersects(h.geom, v.geom))"
+        )
     return (
         session.scalar(
             text(
@@ -161,7 +169,7 @@ def uncovered_household_count(session: Session, root_code: str | None) -> int:
             {region}
             """
             ),
-            {"root": root_code},
+            {"root": root_code, "area_ids": sorted(area_ids or ())},
         )
         or 0
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models.households import VULNERABLE_TAGS
 from app.store.fragments import WORKERS_PER_GRID, geojson, touches_box
+from app.store.scope import visible_geometry_sql
 
 # The UTM zone of a geometry's centroid, as an EPSG code.
 UTM_SRID = """
@@ -45,6 +46,8 @@ class HazardFilter:
     severities: tuple[int, ...] = ()
     bbox: tuple[float, float, float, float] | None = None
     include_retired: bool = False
+    # The reader's grids (None: the whole district): a hazard touching none of them is not theirs.
+    grid_ids: frozenset[int] | None = None
 
 
 def hazard_rows(session: Session, where: HazardFilter) -> list:
@@ -61,6 +64,9 @@ def hazard_rows(session: Session, where: HazardFilter) -> list:
     if where.bbox:
         clauses.append(touches_box("h.geom"))
         params.update(zip(("x0", "y0", "x1", "y1"), where.bbox))
+    visible, scope_params = visible_geometry_sql(where.grid_ids, "h.geom")
+    clauses.append(visible)
+    params.update(scope_params)
     sql = f"""
         SELECT {FEATURE_COLUMNS} FROM hazards h
         WHERE {" AND ".join(clauses)} ORDER BY h.severity DESC, h.id
@@ -68,9 +74,11 @@ def hazard_rows(session: Session, where: HazardFilter) -> list:
     return list(session.execute(text(sql), params))
 
 
-def hazard_row(session: Session, hazard_id: int):
+def hazard_row(session: Session, hazard_id: int, grid_ids: frozenset[int] | None = None):
+    visible, params = visible_geometry_sql(grid_ids, "h.geom")
     return session.execute(
-        text(f"SELECT {FEATURE_COLUMNS} FROM hazards h WHERE h.id = :id"), {"id": hazard_id}
+        text(f"SELECT {FEATURE_COLUMNS} FROM hazards h WHERE h.id = :id AND {visible}"),
+        {**params, "id": hazard_id},
     ).first()
 
 
@@ -289,15 +297,16 @@ def impact_runs_of(session: Session, hazard_id: int) -> list:
     )
 
 
-def impact_run(session: Session, run_id: int):
+def impact_run(session: Session, run_id: int, grid_ids: frozenset[int] | None = None):
+    visible, params = visible_geometry_sql(grid_ids, "r.geom")
     return session.execute(
         text(
             f"""
             SELECT {_RUN_COLUMNS} FROM impact_runs r
-            LEFT JOIN users u ON u.id = r.created_by WHERE r.id = :id
+            LEFT JOIN users u ON u.id = r.created_by WHERE r.id = :id AND {visible}
             """
         ),
-        {"id": run_id},
+        {**params, "id": run_id},
     ).first()
 
 

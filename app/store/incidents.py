@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import OPEN_STATUSES
 from app.store.locate import METRES_PER_DEGREE_LAT
-from app.store.scope import Scope
+from app.store.scope import Scope, unrouted_visible_sql
 
 _DUPLICATES = text(
     """
@@ -116,12 +116,14 @@ def _where(scope: Scope, f: IncidentFilter, unrouted: bool) -> tuple[str, dict]:
     clauses, params = ["TRUE"], {}
     if scope.grid_ids is not None:
         # A restricted scope sees its grids' incidents and the ones it reported itself;
-        # supervisors also see the ones waiting outside every grid.
+        # supervisors also see the ones waiting outside every grid in their streets.
+        waiting, waiting_params = unrouted_visible_sql(scope.grid_ids, "i.geom")
         clauses.append(
             "(i.grid_id = ANY(:scope_grids) OR i.reporter_id = :scope_user"
-            + (" OR i.grid_id IS NULL)" if unrouted else ")")
+            + (f" OR (i.grid_id IS NULL AND {waiting}))" if unrouted else ")")
         )
         params |= {"scope_grids": list(scope.grid_ids), "scope_user": scope.user_id}
+        params |= waiting_params if unrouted else {}
     if f.statuses:
         clauses.append("i.status = ANY(:statuses)")
         params["statuses"] = list(f.statuses)
@@ -235,3 +237,14 @@ def grid_codes(session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
         text("SELECT id, code, name FROM areas WHERE id = ANY(:ids)"), {"ids": ids}
     )
     return {r.id: (r.code, r.name) for r in rows}
+
+
+def unrouted_in_scope(session: Session, scope: Scope, incident_id: int) -> bool:
+    """True when the incident lies in a street or community ``scope`` may see."""
+    condition, params = unrouted_visible_sql(scope.grid_ids, "i.geom")
+    return bool(
+        session.scalar(
+            text(f"SELECT {condition} FROM incidents i WHERE i.id = :id"),
+            {**params, "id": incident_id},
+        )
+    )

@@ -32,6 +32,74 @@ class Scope:
         return self.grid_ids is None or grid_id in self.grid_ids
 
 
+# The areas a restricted scope may see: its grids, the micro-grids inside them and the areas
+# above them (community, street, district), never a sibling's.  The one rule for every read
+# of an area: lists, details, history, exports, OGC items, tiles, coverage.
+_VISIBLE_AREA_IDS = """
+    WITH RECURSIVE up AS (
+        SELECT id, parent_id FROM areas WHERE id = ANY(:scope_grid_ids)
+        UNION
+        SELECT p.id, p.parent_id FROM areas p JOIN up ON p.id = up.parent_id
+    )
+    SELECT id FROM up
+    UNION ALL SELECT id FROM areas WHERE parent_id = ANY(:scope_grid_ids)
+"""
+
+
+def visible_areas_sql(grid_ids: frozenset[int] | None, column: str) -> tuple[str, dict]:
+    """A SQL condition on ``column`` (an area id), true for the areas a scope limited to
+    ``grid_ids`` may see (None: every area)."""
+    if grid_ids is None:
+        return "true", {}
+    return f"{column} IN ({_VISIBLE_AREA_IDS})", {"scope_grid_ids": sorted(grid_ids)}
+
+
+def area_visible(session: Session, scope: Scope, area_id: int) -> bool:
+    """True when ``scope`` may see the area ``area_id``."""
+    condition, params = visible_areas_sql(scope.grid_ids, ":area_id")
+    return bool(session.scalar(text(f"SELECT {condition}"), {**params, "area_id": area_id}))
+
+
+def visible_geometry_sql(grid_ids: frozenset[int] | None, column: str) -> tuple[str, dict]:
+    """A SQL condition on ``column`` (a geometry: a hazard, a site, an analysed zone), true
+    where it touches one of ``grid_ids`` (None: everywhere)."""
+    if grid_ids is None:
+        return "true", {}
+    condition = (
+        "EXISTS (SELECT 1 FROM areas sg WHERE sg.id = ANY(:scope_grid_ids) "
+        f"AND ST_Intersects(sg.geom, {column}))"
+    )
+    return condition, {"scope_grid_ids": sorted(grid_ids)}
+
+
+def grid_codes(session: Session, grid_ids: frozenset[int]) -> frozenset[str]:
+    """The codes of the grids ``grid_ids``."""
+    rows = session.scalars(
+        text("SELECT code FROM areas WHERE id = ANY(:ids)"), {"ids": list(grid_ids)}
+    )
+    return frozenset(rows)
+
+
+def unrouted_visible_sql(grid_ids: frozenset[int] | None, column: str) -> tuple[str, dict]:
+    """A SQL condition on ``column`` (the point of an incident in no grid), true where it lies
+    in a street or community a scope limited to ``grid_ids`` may see (None: everywhere)."""
+    if grid_ids is None:
+        return "true", {}
+    condition, params = visible_areas_sql(grid_ids, "v.id")
+    return (
+        "EXISTS (SELECT 1 FROM areas v WHERE v.level IN ('street', 'community') "
+        f"AND v.valid_to IS NULL AND {condition} AND ST_Intersects(v.geom, {column}))"
+    ), params
+
+
+def visible_area_ids(session: Session, grid_ids: frozenset[int] | None) -> frozenset[int] | None:
+    """The ids of the areas a scope limited to ``grid_ids`` may see (None: every area)."""
+    if grid_ids is None:
+        return None
+    condition, params = visible_areas_sql(grid_ids, "id")
+    return frozenset(session.scalars(text(f"SELECT id FROM areas WHERE {condition}"), params))
+
+
 # The writer's region, as ``auth.scope_for`` draws what they see: a worker's own grids, the
 # area a leader or planner was given (create-user --area), else the whole district.  NULL
 # (nowhere) for a worker without grids.

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models.hazards import ReconstructionSite, SiteMilestone, SitePhoto, SiteProgress
 from app.store.fragments import geojson, rounded, touches_box
+from app.store.scope import visible_geometry_sql
 
 SITE_COLUMNS = f"""
     s.id, s.name, s.site_type, s.owner, s.planned_start, s.planned_end, s.description,
@@ -32,6 +33,8 @@ class SiteFilter:
     types: tuple[str, ...] = ()
     owner: str | None = None
     bbox: tuple[float, float, float, float] | None = None
+    # The reader's grids (None: the whole district): a site touching none of them is not theirs.
+    grid_ids: frozenset[int] | None = None
 
 
 def site_rows(session: Session, where: SiteFilter) -> list:
@@ -46,6 +49,9 @@ def site_rows(session: Session, where: SiteFilter) -> list:
     if where.bbox:
         clauses.append(touches_box("s.geom"))
         params.update(zip(("x0", "y0", "x1", "y1"), where.bbox))
+    visible, scope_params = visible_geometry_sql(where.grid_ids, "s.geom")
+    clauses.append(visible)
+    params.update(scope_params)
     sql = f"""
         SELECT {SITE_COLUMNS} FROM sites s {LATEST_PROGRESS}
         WHERE {" AND ".join(clauses)} ORDER BY s.id
@@ -53,9 +59,10 @@ def site_rows(session: Session, where: SiteFilter) -> list:
     return list(session.execute(text(sql), params))
 
 
-def site_row(session: Session, site_id: int):
-    sql = f"SELECT {SITE_COLUMNS} FROM sites s {LATEST_PROGRESS} WHERE s.id = :id"
-    return session.execute(text(sql), {"id": site_id}).first()
+def site_row(session: Session, site_id: int, grid_ids: frozenset[int] | None = None):
+    visible, params = visible_geometry_sql(grid_ids, "s.geom")
+    sql = f"SELECT {SITE_COLUMNS} FROM sites s {LATEST_PROGRESS} WHERE s.id = :id AND {visible}"
+    return session.execute(text(sql), {**params, "id": site_id}).first()
 
 
 def milestones_by_site(session: Session, site_ids: list[int]) -> dict[int, list]:

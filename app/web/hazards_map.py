@@ -11,7 +11,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from folium.plugins import Fullscreen
 
-from app.auth import roles_required
+from app.auth import current_scope, roles_required
 from app.extensions import db
 from app.i18n import N_
 from app.models.hazards import HAZARD_CLASSES
@@ -99,7 +99,7 @@ def hazard_map(features: list[dict], bounds) -> tuple[MapParts, str]:
 @bp.get("/map/hazards")
 @roles_required("admin", "leader", "planner")
 def hazards_map_page():
-    data: HazardMapData = hazard_map_data(db.session)
+    data: HazardMapData = hazard_map_data(db.session, current_scope())
     features = [_labelled(f) for f in data.features]
     parts, map_name = hazard_map(features, data.bounds)
     return render_template(

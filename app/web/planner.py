@@ -6,30 +6,19 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from folium.plugins import Fullscreen
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
 
-from app.auth import roles_required
+from app.auth import current_scope, roles_required
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Area
+from app.services.areas import visible_communities
 from app.web import bp
 from app.web.folium_kit import new_map, polygon_drawing, render
-
-
-def _communities() -> list[Area]:
-    return list(
-        db.session.scalars(
-            select(Area)
-            .where(Area.level == "community", Area.valid_to.is_(None))
-            .order_by(Area.code)
-        )
-    )
 
 
 @bp.get("/planner")
 @roles_required("admin", "planner")
 def planner():
-    communities = _communities()
+    communities = visible_communities(db.session, current_scope())
     code = request.args.get("community") or (communities[0].code if communities else None)
     community = next((c for c in communities if c.code == code), None)
     if code and community is None:

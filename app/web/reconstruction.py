@@ -168,7 +168,7 @@ def _page_filters() -> dict[str, str]:
 @bp.get("/map/reconstruction")
 def reconstruction_map_page():
     filters = _page_filters()
-    data = service.site_map_data(db.session, filters, _thresholds())
+    data = service.site_map_data(db.session, filters, _thresholds(), current_scope())
     return render_template(
         "reconstruction.html",
         parts=site_map(data["features"]),

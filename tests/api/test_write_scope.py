@@ -464,12 +464,17 @@ def test_the_site_page_offers_the_progress_form_only_where_the_viewer_may_report
 ):
     admin = as_user(client, "admin")
     own = create_site(client, admin, point(SW)).json["id"]
+    # Straddling SW and SE: the worker of SW sees it but may not report on it.
+    straddling = shapely.geometry.mapping(box(X0 + 0.005, Y0 + 0.002, X0 + 0.015, Y0 + 0.008))
+    shared = create_site(client, admin, straddling).json["id"]
     other = create_site(client, admin, point(NE)).json["id"]
     login(client, "sw-worker")
     assert 'id="progress-form"' in client.get(f"/sites/{own}").get_data(as_text=True)
-    page = client.get(f"/sites/{other}")
+    page = client.get(f"/sites/{shared}")
     assert page.status_code == 200
     assert 'id="progress-form"' not in page.get_data(as_text=True)
+    # A site touching none of the worker's grids is not theirs to read either.
+    assert client.get(f"/sites/{other}").status_code == 404
 
 
 def test_a_worker_without_grids_writes_nowhere(client, session, world):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from geoalchemy2.shape import from_shape
-from shapely import MultiPolygon, box
+from shapely import MultiPolygon, Point, box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import (
     Area,
     Department,
+    Hazard,
     Household,
     Incident,
     IncidentCategory,
+    ReconstructionSite,
     User,
     WorkerGrid,
 )
@@ -185,6 +188,38 @@ def add_incident(
     session.add(incident)
     session.flush()
     return incident
+
+
+def add_hazard(session: Session, name: str = "测试洪水区", **values) -> Hazard:
+    """A flood zone over the NW grid (``values`` sets any other column)."""
+    hazard = Hazard(
+        name=name,
+        hazard_class=values.pop("hazard_class", "flood"),
+        severity=values.pop("severity", 3),
+        geom=values.pop(
+            "geom", from_shape(MultiPolygon([box(X0, Y0, X0 + STEP, Y0 + STEP)]), srid=4326)
+        ),
+        **values,
+    )
+    session.add(hazard)
+    session.flush()
+    return hazard
+
+
+def add_site(session: Session, name: str = "安置房一期", **values) -> ReconstructionSite:
+    """A housing site at the corner the four grids share, planned 30 days ago for 90 days."""
+    site = ReconstructionSite(
+        name=name,
+        site_type=values.pop("site_type", "housing"),
+        owner=values.pop("owner", "住建局"),
+        geom=values.pop("geom", from_shape(Point(X0 + STEP, Y0 + STEP), srid=4326)),
+        planned_start=values.pop("planned_start", date.today() - timedelta(days=30)),
+        planned_end=values.pop("planned_end", date.today() + timedelta(days=60)),
+        **values,
+    )
+    session.add(site)
+    session.flush()
+    return site
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:

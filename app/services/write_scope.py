@@ -20,6 +20,7 @@ from geoalchemy2 import WKBElement
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidData
+from app.store import areas as area_store
 from app.store import scope as store
 from app.store.scope import Scope
 
@@ -102,5 +103,5 @@ def require_area_writable(session: Session, actor_id: int | None, area_id: int, 
     """Areas: the same region, told by the hierarchy (an area lies inside its parent): a
     planner given an area edits at or below it; the CLI (no actor) anywhere."""
     limit = store.writing_area_id(session, actor_id)
-    if limit is not None and not store.area_is_within(session, area_id, limit):
+    if limit is not None and not area_store.is_within(session, area_id, limit):
         raise Forbidden(f"{code} {OUTSIDE_REGION}.")

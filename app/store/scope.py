@@ -200,22 +200,3 @@ def writing_area_id(session: Session, user_id: int | None) -> int | None:
     if user_id is None:
         return None
     return session.scalar(text("SELECT area_id FROM users WHERE id = :id"), {"id": user_id})
-
-
-def area_is_within(session: Session, area_id: int, ancestor_id: int) -> bool:
-    """True when ``area_id`` is ``ancestor_id`` or lies below it in the hierarchy."""
-    return bool(
-        session.scalar(
-            text(
-                """
-                WITH RECURSIVE up AS (
-                    SELECT id, parent_id FROM areas WHERE id = :area
-                    UNION ALL
-                    SELECT p.id, p.parent_id FROM areas p JOIN up ON p.id = up.parent_id
-                )
-                SELECT EXISTS (SELECT FROM up WHERE id = :ancestor)
-                """
-            ),
-            {"area": area_id, "ancestor": ancestor_id},
-        )
-    )

@@ -4,14 +4,11 @@ decorative: a script or an event handler slipped into a page is blocked and repo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from geoalchemy2.shape import from_shape
 from playwright.sync_api import expect
-from shapely import MultiPolygon, Point, box
 
-from app.models import Hazard, ReconstructionSite
 from app.services.assignment import assign_all
 from tests.e2e.browser import log_in
 from tests.factories import (
@@ -19,8 +16,10 @@ from tests.factories import (
     X0,
     Y0,
     add_category,
+    add_hazard,
     add_households,
     add_incident,
+    add_site,
     add_user,
     build_world,
 )
@@ -56,23 +55,8 @@ def world(session):
                             deadline_at=now + timedelta(days=1))  # fmt: skip
     add_incident(session, world, "SE", road, status="closed", created_at=now - timedelta(days=9),
                  deadline_at=now - timedelta(days=5), closed_at=now - timedelta(days=6))  # fmt: skip
-    session.add(
-        Hazard(
-            name="测试洪水区",
-            hazard_class="flood",
-            severity=3,
-            geom=from_shape(MultiPolygon([box(X0, Y0, X0 + STEP, Y0 + STEP)]), srid=4326),
-        )
-    )
-    site = ReconstructionSite(
-        name="安置房一期",
-        site_type="housing",
-        owner="住建局",
-        geom=from_shape(Point(X0 + STEP, Y0 + STEP), srid=4326),
-        planned_start=date.today() - timedelta(days=30),
-        planned_end=date.today() + timedelta(days=60),
-    )
-    session.add(site)
+    add_hazard(session)
+    site = add_site(session)
     for role in ("admin", "leader", "planner"):
         add_user(session, role, role)
     worker = add_user(session, "wang", "worker", grids=[world.grids["NW"]])

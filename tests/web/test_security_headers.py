@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import doctest
 import re
-from datetime import date, timedelta
 from pathlib import Path
 
 import folium
 import pytest
-from geoalchemy2.shape import from_shape
-from shapely import MultiPolygon, Point, box
 
 from app import security_headers
-from app.models import Hazard, ReconstructionSite
 from app.security_headers import policy, tile_sources
 from app.services.assignment import assign_all
 from app.web import folium_kit
@@ -26,8 +22,10 @@ from tests.factories import (
     X0,
     Y0,
     add_category,
+    add_hazard,
     add_households,
     add_incident,
+    add_site,
     add_user,
     build_world,
 )
@@ -78,23 +76,8 @@ def world(session):
     add_households(session, [(X0 + 0.003, Y0 + STEP + 0.003)])
     road = add_category(session, "road", "道路破损")
     incident = add_incident(session, world, "NW", road, status="dispatched", channel="web")
-    session.add(
-        Hazard(
-            name="测试洪水区",
-            hazard_class="flood",
-            severity=3,
-            geom=from_shape(MultiPolygon([box(X0, Y0, X0 + STEP, Y0 + STEP)]), srid=4326),
-        )
-    )
-    site = ReconstructionSite(
-        name="安置房一期",
-        site_type="housing",
-        owner="住建局",
-        geom=from_shape(Point(X0 + STEP, Y0 + STEP), srid=4326),
-        planned_start=date.today() - timedelta(days=30),
-        planned_end=date.today() + timedelta(days=60),
-    )
-    session.add(site)
+    add_hazard(session)
+    site = add_site(session)
     add_user(session, "admin", "admin")
     worker = add_user(session, "wang", "worker", grids=[world.grids["NW"]])
     session.flush()

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.converters import BIGINT_MAX, INT4_MAX
 from app.errors import BadRequest, InvalidData
 from app.models import HAZARD_CLASSES, SITE_TYPES
+from app.services.hazards import MAX_BUFFER_M
 
 # Ids as the columns hold them: a number past the column's range is refused here, not by
 # PostgreSQL.
@@ -231,17 +232,25 @@ class HazardPatch(Body):
     description: str | None = Field(None, max_length=2000)
 
 
+# Documented only: the hazard service checks the range and says why.
+BUFFER_M = {"minimum": 0, "maximum": MAX_BUFFER_M}
+
+
 class ImpactRequest(Body):
     """Grow the zone by ``buffer_m`` metres (0 to 5000, in a local metric projection)."""
 
-    buffer_m: float = Field(0, description="Buffer in metres, 0 to 5000.")
+    buffer_m: float = Field(
+        0, description="Buffer in metres, 0 to 5000.", json_schema_extra=BUFFER_M
+    )
 
 
 class ImpactSetRequest(Body):
     """Several hazards at once (all active hazards when ``hazard_ids`` is omitted)."""
 
     hazard_ids: list[Int4Id] | None = Field(None, max_length=1000)
-    buffer_m: float = Field(0, description="Buffer in metres, 0 to 5000.")
+    buffer_m: float = Field(
+        0, description="Buffer in metres, 0 to 5000.", json_schema_extra=BUFFER_M
+    )
 
 
 class SiteMilestoneIn(Body):

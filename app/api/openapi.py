@@ -169,12 +169,16 @@ def _success(view: Callable, meta: dict) -> dict:
     return responses
 
 
+# Query parameters the server refuses to go without (locate by point, search by text).
+REQUIRED_QUERY = ("lon", "lat", "q")
+
+
 def _query_parameter(view: Callable, name: str) -> dict:
     schema, description = QUERY[name]
     return {
         "name": name,
         "in": "query",
-        "required": name in ("lon", "lat"),
+        "required": name in REQUIRED_QUERY,
         "schema": QUERY_OVERRIDES.get((view.__name__, name), schema),
         "description": description,
     }

@@ -144,6 +144,7 @@ def test_the_document_refuses_what_the_server_refuses(document):
     address = document["paths"]["/api/v1/locate/address"]["get"]["parameters"]
     q = next(p for p in address if p["name"] == "q")["schema"]
     assert (q["minLength"], q["maxLength"]) == (2, 100)
+    assert next(p for p in address if p["name"] == "q")["required"] is True
     for value, ok in (("ab", True), ("a b", True), (" a", False), ("a ", False), ("  ", False)):
         assert bool(re.search(q["pattern"], value)) is ok, value
     for name in ("ImpactRequest", "ImpactSetRequest"):

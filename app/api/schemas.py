@@ -16,6 +16,7 @@ from app.converters import BIGINT_MAX, INT4_MAX
 from app.errors import BadRequest, InvalidData
 from app.models import HAZARD_CLASSES, SITE_TYPES
 from app.services.hazards import MAX_BUFFER_M
+from geo.crs import SUPPORTED_CRS
 
 # Ids as the columns hold them: a number past the column's range is refused here, not by
 # PostgreSQL.
@@ -28,6 +29,8 @@ CRS = Field(
     description="Coordinate system of the input: wgs84 (default), cgcs2000, "
     "gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).",
     examples=["gcj02"],
+    # The names the server knows (it also takes them in any case); null means wgs84.
+    json_schema_extra={"enum": [*SUPPORTED_CRS, "EPSG:4326", "EPSG:4490", None]},
 )
 POLYGON = Field(description="GeoJSON Polygon or MultiPolygon (or a Feature holding one).")
 

@@ -150,3 +150,17 @@ def test_the_document_refuses_what_the_server_refuses(document):
     for name in ("ImpactRequest", "ImpactSetRequest"):
         buffer_m = document["components"]["schemas"][name]["properties"]["buffer_m"]
         assert (buffer_m["minimum"], buffer_m["maximum"]) == (0, 5000)
+    from geo.crs import parse_crs
+
+    for name in ("AreaCreate", "HazardCreate", "HouseholdCreate", "SiteCreate"):
+        crs = document["components"]["schemas"][name]["properties"]["crs"]
+        assert set(crs["enum"]) == {
+            "wgs84",
+            "cgcs2000",
+            "gcj02",
+            "bd09",
+            "EPSG:4326",
+            "EPSG:4490",
+            None,
+        }
+        assert all(parse_crs(value) for value in crs["enum"])

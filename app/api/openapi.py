@@ -51,7 +51,9 @@ QUERY = {
     "since": (_DAY, "From this day (YYYY-MM-DD, Asia/Shanghai)."),
     "until": (_DAY, "Up to and including this day (YYYY-MM-DD)."),
     "order": ({"type": "string", "enum": ["newest", "deadline"]}, "newest (default) or deadline."),
-    "q": ({"type": "string", "minLength": 2, "maxLength": 100}, "Text to search for."),
+    # The server strips the text before counting: no spaces at either end in the document.
+    "q": ({"type": "string", "minLength": 2, "maxLength": 100, "pattern": r"^\S(.*\S)?$"},
+          "Text to search for."),
     "class": ({"type": "string", "enum": list(HAZARD_CLASSES)},
               "Hazard class: flood, landslide, earthquake, fire, security, construction."),
     "severity": ({"type": "integer", "minimum": 1, "maximum": 4},
@@ -167,12 +169,16 @@ def _success(view: Callable, meta: dict) -> dict:
     return responses
 
 
+# Query parameters the server refuses to go without (locate by point, search by text).
+REQUIRED_QUERY = ("lon", "lat", "q")
+
+
 def _query_parameter(view: Callable, name: str) -> dict:
     schema, description = QUERY[name]
     return {
         "name": name,
         "in": "query",
-        "required": name in ("lon", "lat"),
+        "required": name in REQUIRED_QUERY,
         "schema": QUERY_OVERRIDES.get((view.__name__, name), schema),
         "description": description,
     }
@@ -204,8 +210,9 @@ def _operation(view: Callable, path_params: dict[str, dict]) -> dict:
                 "name": "If-Match",
                 "in": "header",
                 "required": True,
-                "schema": {"type": "string"},
-                "description": 'The area\'s ETag, e.g. "3".',
+                # What parse_version accepts: *, or a version as "3", W/"3" (or bare 3).
+                "schema": {"type": "string", "pattern": r'^(\*|(W/)?"?[0-9]{1,9}"?)$'},
+                "description": 'The area\'s ETag, e.g. "3", or * for whatever version.',
             }
         )
     if meta.get("body") is not None:

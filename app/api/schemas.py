@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.converters import BIGINT_MAX, INT4_MAX
 from app.errors import BadRequest, InvalidData
 from app.models import HAZARD_CLASSES, SITE_TYPES
+from app.services.hazards import MAX_BUFFER_M
+from geo.crs import SUPPORTED_CRS
 
 # Ids as the columns hold them: a number past the column's range is refused here, not by
 # PostgreSQL.
@@ -27,6 +29,8 @@ CRS = Field(
     description="Coordinate system of the input: wgs84 (default), cgcs2000, "
     "gcj02 (AMap, Tencent, WeChat) or bd09 (Baidu).",
     examples=["gcj02"],
+    # The names the server knows (it also takes them in any case); null means wgs84.
+    json_schema_extra={"enum": [*SUPPORTED_CRS, "EPSG:4326", "EPSG:4490", None]},
 )
 POLYGON = Field(description="GeoJSON Polygon or MultiPolygon (or a Feature holding one).")
 
@@ -231,17 +235,25 @@ class HazardPatch(Body):
     description: str | None = Field(None, max_length=2000)
 
 
+# Documented only: the hazard service checks the range and says why.
+BUFFER_M = {"minimum": 0, "maximum": MAX_BUFFER_M}
+
+
 class ImpactRequest(Body):
     """Grow the zone by ``buffer_m`` metres (0 to 5000, in a local metric projection)."""
 
-    buffer_m: float = Field(0, description="Buffer in metres, 0 to 5000.")
+    buffer_m: float = Field(
+        0, description="Buffer in metres, 0 to 5000.", json_schema_extra=BUFFER_M
+    )
 
 
 class ImpactSetRequest(Body):
     """Several hazards at once (all active hazards when ``hazard_ids`` is omitted)."""
 
     hazard_ids: list[Int4Id] | None = Field(None, max_length=1000)
-    buffer_m: float = Field(0, description="Buffer in metres, 0 to 5000.")
+    buffer_m: float = Field(
+        0, description="Buffer in metres, 0 to 5000.", json_schema_extra=BUFFER_M
+    )
 
 
 class SiteMilestoneIn(Body):

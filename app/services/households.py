@@ -67,12 +67,13 @@ def create_household(session: Session, scope: Scope, payload: object) -> dict:
     missing = [f for f in ("lon", "lat") if payload.get(f) in (None, "")]
     if missing:
         raise InvalidData(f"Missing field(s): {', '.join(missing)}.", details={"fields": missing})
+    crs = payload.get("crs") or "wgs84"
+    if not isinstance(crs, str):
+        raise InvalidData("crs must be the name of a coordinate system.", details={"field": "crs"})
     row = {column: _as_cell(payload.get(column)) for column in HOUSEHOLD_COLUMNS}
     frame = pd.DataFrame([row], index=[1])
     try:
-        load_household_frame(
-            session, frame, unit="item", scope=scope, crs=payload.get("crs") or "wgs84"
-        )
+        load_household_frame(session, frame, unit="item", scope=scope, crs=crs)
     except InvalidData as refused:
         # One household, so a point outside the writer's area is a refusal of the request.
         faults = refused.details if isinstance(refused.details, list) else []

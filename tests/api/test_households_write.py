@@ -112,6 +112,8 @@ def test_leader_may_not_create(client, world):
             ],
         ),
         ({**INSIDE_SW, "crs": "mars"}, 422, "invalid_data", {"field": "crs"}),
+        ({**INSIDE_SW, "crs": {"type": "name"}}, 422, "invalid_data", {"field": "crs"}),
+        ({**INSIDE_SW, "crs": 4326}, 422, "invalid_data", {"field": "crs"}),
         ([1, 2], 400, "bad_request", None),
     ],
 )

@@ -124,3 +124,43 @@ def test_every_operation_declares_its_success_answer(document):
     listed = document["paths"]["/api/v1/areas"]["get"]["responses"]["200"]["content"]
     page = resolve(document, listed["application/json"]["schema"]["$ref"])
     assert {"type", "features", "total", "limit", "offset", "next_offset"} <= set(page["required"])
+
+
+def test_the_document_refuses_what_the_server_refuses(document):
+    """Header, query and body rules the server applies are in the document too."""
+    from app.errors import BadRequest
+    from app.services.areas import parse_version
+
+    split = document["paths"]["/api/v1/areas/{code}/split"]["post"]["parameters"]
+    if_match = re.compile(next(p for p in split if p["name"] == "If-Match")["schema"]["pattern"])
+    for value in ('"3"', 'W/"3"', "3", "*", '"123456789"'):
+        assert if_match.search(value), value
+        parse_version(value)
+    for value in ('""', 'W/""', '"TRUE"', '"e"', '"1", "2"', "W/", ""):
+        assert not if_match.search(value), value
+        with pytest.raises(Exception) as refused:
+            parse_version(value)
+        assert isinstance(refused.value, BadRequest) or value == ""
+    address = document["paths"]["/api/v1/locate/address"]["get"]["parameters"]
+    q = next(p for p in address if p["name"] == "q")["schema"]
+    assert (q["minLength"], q["maxLength"]) == (2, 100)
+    assert next(p for p in address if p["name"] == "q")["required"] is True
+    for value, ok in (("ab", True), ("a b", True), (" a", False), ("a ", False), ("  ", False)):
+        assert bool(re.search(q["pattern"], value)) is ok, value
+    for name in ("ImpactRequest", "ImpactSetRequest"):
+        buffer_m = document["components"]["schemas"][name]["properties"]["buffer_m"]
+        assert (buffer_m["minimum"], buffer_m["maximum"]) == (0, 5000)
+    from geo.crs import parse_crs
+
+    for name in ("AreaCreate", "HazardCreate", "HouseholdCreate", "SiteCreate"):
+        crs = document["components"]["schemas"][name]["properties"]["crs"]
+        assert set(crs["enum"]) == {
+            "wgs84",
+            "cgcs2000",
+            "gcj02",
+            "bd09",
+            "EPSG:4326",
+            "EPSG:4490",
+            None,
+        }
+        assert all(parse_crs(value) for value in crs["enum"])

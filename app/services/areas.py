@@ -118,7 +118,8 @@ def parse_version(if_match: str | None) -> int:
     if if_match.strip() == "*":
         return ANY_VERSION
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # ASCII digits within the column's range: a header is Latin-1, where "²" is a digit too.
+    if not (value.isascii() and value.isdigit() and len(value) <= 9):
         raise BadRequest(f'If-Match must be an area ETag such as "3", got {if_match!r}.')
     return int(value)
 

@@ -272,3 +272,16 @@ def test_a_planner_limited_to_an_area_edits_only_inside_it(client, session, worl
     allowed = call(client, "DELETE", f"/api/v1/areas/{NW}", version=1)
     assert allowed.status_code == 200
     assert session.scalar(select(Area.valid_to).where(Area.code == NE)) is None
+
+
+@pytest.mark.parametrize(
+    "if_match", ['"²"', "\u00b2", '"99999999999999999999"', '"1 2"', 'W/"x"', '""']
+)
+def test_an_if_match_that_names_no_version_is_a_400_and_changes_nothing(
+    client, session, world, if_match
+):
+    headers = {"X-CSRFToken": csrf_token(client, "/"), "If-Match": if_match}
+    response = client.delete(f"/api/v1/areas/{NE}", headers=headers)
+    assert response.status_code == 400, response.data
+    assert "If-Match" in response.json["error"]["message"]
+    assert session.scalar(select(Area.valid_to).where(Area.code == NE)) is None

@@ -80,11 +80,16 @@ def parse_class(value: object, field: str = "hazard_class") -> str:
 def parse_severity(value: object, field: str = "severity") -> int:
     """1 (一般, IV) to 4 (特别严重, I); numeric strings are accepted (form fields, files)."""
     number = None
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if is_number and float(value).is_integer():
+    text = value.strip() if isinstance(value, str) else None
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, numbers.Integral) or (
+        # no float() of a huge integer (OverflowError), no int() of inf or nan
+        isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer()
+    ):
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    elif text and text.isascii() and text.isdigit():
+        number = int(text)  # ASCII only: int() refuses "²", which isdigit() accepts
     if number is None or not 1 <= number <= 4:
         raise InvalidData(
             f"severity must be an integer from 1 (一般) to 4 (特别严重), got {value!r}.",

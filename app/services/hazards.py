@@ -492,6 +492,7 @@ def run_impact(
         "totals": _figures(store.impact_totals(session)),
         "by_class": by_class,
         "by_grid": store.impact_by_grid(session),
+        "by_grid_class": store.impact_by_grid_class(session),
         # Ids only: names and phones are re-read (and masked for the viewer) when shown.
         "household_ids": store.impacted_household_ids(session),
     }
@@ -505,20 +506,64 @@ def run_impact(
     return view
 
 
-def _run_summary(row) -> dict:
+def _run_summary(row, result: dict) -> dict:
     return {
         "id": row.id,
         "hazard_ids": row.params.get("hazard_ids", [row.hazard_id]),
         "buffer_m": row.buffer_m,
         "created_at": _iso(row.created_at),
         "created_by": row.created_by_name,
-        "totals": row.result.get("totals"),
+        "totals": result.get("totals"),
     }
+
+
+FIGURES = ("households", "people", "vulnerable_households")
+
+
+def _result_for(session: Session, scope: Scope, row) -> dict:
+    """A stored run's figures as ``scope`` may see them: for a reader limited to some grids,
+    only those grids' households count, in the totals and per class as in the grid table."""
+    result = {k: v for k, v in row.result.items() if k != "by_grid_class"}
+    if not scope.restricted:
+        return result
+    codes = grid_codes(session, scope.grid_ids)
+    by_grid = [g for g in result.get("by_grid", []) if g.get("grid_code") in codes]
+    per_class: dict[str, dict] = {}
+    for g in row.result.get("by_grid_class", []):  # runs stored before it have none
+        if g["grid_code"] in codes:
+            figures = per_class.setdefault(g["hazard_class"], dict.fromkeys(FIGURES, 0))
+            for key in FIGURES:
+                figures[key] += g[key] or 0
+    hazards = [h for h in result.get("hazards", []) if h["id"] in _visible_hazards(session, scope)]
+    classes = {h["hazard_class"] for h in hazards}
+    return result | {
+        "hazards": hazards,
+        "totals": {key: sum(g[key] or 0 for g in by_grid) for key in FIGURES},
+        "by_class": [
+            {
+                **c,
+                **per_class.get(c["hazard_class"], dict.fromkeys(FIGURES, 0)),
+                "hazards": sum(h["hazard_class"] == c["hazard_class"] for h in hazards),
+            }
+            for c in result.get("by_class", [])
+            if c["hazard_class"] in classes
+        ],
+        "by_grid": by_grid,
+    }
+
+
+def _visible_hazards(session: Session, scope: Scope) -> set[int]:
+    filter_ = store.HazardFilter(include_retired=True, grid_ids=scope.grid_ids)
+    return {r.id for r in store.hazard_rows(session, filter_)}
 
 
 def impact_runs(session: Session, hazard_id: int, scope: Scope | None = None) -> list[dict]:
     get_hazard(session, hazard_id, scope)
-    return [_run_summary(r) for r in store.impact_runs_of(session, hazard_id)]
+    scope = scope or Scope.everything()
+    return [
+        _run_summary(r, _result_for(session, scope, r))
+        for r in store.impact_runs_of(session, hazard_id)
+    ]
 
 
 def _door_knock(session: Session, scope: Scope, household_ids: list[int]) -> list[dict]:
@@ -557,15 +602,15 @@ def impact_run_view(session: Session, scope: Scope, run_id: int) -> dict:
     row = store.impact_run(session, run_id, scope.grid_ids)
     if row is None:
         raise NotFound(f"No impact run with id {run_id}.")
-    result = dict(row.result)
+    result = _result_for(session, scope, row)
     household_ids = result.pop("household_ids", [])
-    if scope.restricted and "by_grid" in result:
-        codes = grid_codes(session, scope.grid_ids)
-        result["by_grid"] = [g for g in result["by_grid"] if g.get("grid_code") in codes]
+    zone = row.zone
+    if scope.restricted and zone is not None:
+        zone = store.run_zone_within_grids(session, run_id, scope.grid_ids)
     return {
-        **_run_summary(row),
+        **_run_summary(row, result),
         **result,
-        "zone": row.zone,
+        "zone": zone,
         "personal_data": "shown" if scope.sees_personal_data else "masked",
         "door_knock": _door_knock(session, scope, household_ids),
     }

@@ -240,6 +240,42 @@ def impact_by_grid(session: Session) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
+def impact_by_grid_class(session: Session) -> list[dict]:
+    """Per current grid and hazard class: distinct households, people and vulnerable ones; what
+    a reader limited to some grids is shown of a run in place of the district-wide figures."""
+    rows = session.execute(
+        text(
+            """
+            SELECT g.code AS grid_code, d.hazard_class, count(*) AS households,
+                   sum(d.members) AS people,
+                   count(*) FILTER (WHERE d.vulnerable) AS vulnerable_households
+            FROM (SELECT DISTINCT hazard_class, household_id, members, vulnerable
+                  FROM impact_hit) d
+            JOIN household_grid hg ON hg.household_id = d.household_id
+            JOIN areas g ON g.id = hg.grid_id
+            GROUP BY g.code, d.hazard_class
+            ORDER BY g.code, d.hazard_class
+            """
+        )
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def run_zone_within_grids(session: Session, run_id: int, grid_ids: frozenset[int]):
+    """The part of a stored run's zone that lies in the given grids, as GeoJSON (a dict)."""
+    return session.scalar(
+        text(
+            f"""
+            SELECT {geojson("ST_CollectionExtract(ST_Intersection(r.geom, g.geom), 3)")}::json
+            FROM impact_runs r,
+                 (SELECT ST_Union(geom) AS geom FROM areas WHERE id = ANY(:grid_ids)) g
+            WHERE r.id = :id
+            """
+        ),
+        {"id": run_id, "grid_ids": sorted(grid_ids)},
+    )
+
+
 def impacted_household_ids(session: Session) -> list[int]:
     return list(session.scalars(text("SELECT DISTINCT household_id FROM impact_hit ORDER BY 1")))
 

@@ -24,6 +24,7 @@ from datetime import timedelta
 
 import mapbox_vector_tile
 import pytest
+import shapely
 from geoalchemy2.shape import from_shape
 from shapely import Point, box
 from sqlalchemy import select, text
@@ -611,3 +612,28 @@ def test_a_town_a_users_figures_count_town_a_only(client, session, world, runs):
     assert [h["household_id"] for w in run["door_knock"] for h in w["households"]] == [
         world["hh_a1"]
     ]
+
+
+def test_a_run_over_both_towns_shows_a_town_a_reader_town_a_figures_only(
+    client, session, world, runs
+):
+    figures = ("households", "people", "vulnerable_households")
+    login(client, "admin")
+    whole = client.get(f"/api/v1/impact-runs/{runs['run_all']}").json
+    client.post("/logout", headers={"X-CSRFToken": csrf_token(client, "/")})
+    login(client, "a-leader")
+    run = client.get(f"/api/v1/impact-runs/{runs['run_all']}").json
+    [a_row] = run["by_grid"]
+    assert run["totals"] == {key: a_row[key] for key in figures}
+    assert run["totals"]["households"] < whole["totals"]["households"]  # B's count too
+    assert [h["id"] for h in run["hazards"]] == [world["hz_a"].id]
+    assert [(c["hazard_class"], c["hazards"], c["households"]) for c in run["by_class"]] == [
+        ("flood", 1, a_row["households"])
+    ]
+    assert {c["hazard_class"] for c in whole["by_class"]} == {"flood", "landslide"}
+    zone = shapely.geometry.shape(run["zone"])
+    a_grids = box(X0, Y0, X0 + 0.02, Y0 + 0.02)  # grids A1 and A2, town A's
+    assert zone.area > 0 and zone.difference(a_grids).area < 1e-12
+    assert shapely.geometry.shape(whole["zone"]).difference(a_grids).area > 0
+    listed = client.get(f"/api/v1/hazards/{world['hz_a'].id}/impact").json["items"]
+    assert {r["id"]: r["totals"] for r in listed}[runs["run_all"]] == run["totals"]

@@ -65,7 +65,8 @@ def find_addresses(session: Session, scope: Scope, query: str, *, limit: int) ->
     """Household addresses containing ``query`` anywhere in the district, to locate them.
 
     An address is free text a phone or ID number may have been typed into: it is shown as
-    typed only to a role with personal data, inside its own scope.
+    typed only to a role with personal data, inside its own scope.  Anyone else finds an
+    address only by what they are shown of it, so that the search cannot confirm a number.
     """
     items = []
     for match in search_addresses(session, query, limit=limit):
@@ -73,5 +74,7 @@ def find_addresses(session: Session, scope: Scope, query: str, *, limit: int) ->
         grid_id = item.pop("grid_id")
         if not (scope.sees_personal_data and scope.allows_grid(grid_id)):
             item["address"] = mask_free_text(item["address"])
+            if query.lower() not in item["address"].lower():  # as ILIKE compares
+                continue
         items.append(item)
     return items

@@ -637,3 +637,24 @@ def test_a_run_over_both_towns_shows_a_town_a_reader_town_a_figures_only(
     assert shapely.geometry.shape(whole["zone"]).difference(a_grids).area > 0
     listed = client.get(f"/api/v1/hazards/{world['hz_a'].id}/impact").json["items"]
     assert {r["id"]: r["totals"] for r in listed}[runs["run_all"]] == run["totals"]
+
+
+@pytest.mark.parametrize(
+    ("role", "query", "found"),
+    [
+        ("a1-worker", "1234 0002", ["甲路1号 +86 135 1234 0002"]),  # shown as typed: findable
+        ("leader", "1234 0002", []),  # masked for a leader: the number is no key
+        ("a-leader", "1234", []),
+        ("admin", "1234 0002", ["甲路1号 +86 135 1234 0002"]),
+    ],
+)
+def test_the_address_search_finds_an_address_only_by_what_the_reader_is_shown(
+    client, world, role, query, found
+):
+    login(client, role)
+    items = client.get("/api/v1/locate/address", query_string={"q": query}).json["items"]
+    assert [i["address"] for i in items] == found
+    # and by the text everyone sees, the leader still finds it, masked
+    if role == "leader":
+        [item] = client.get("/api/v1/locate/address?q=甲路1号").json["items"]
+        assert item["address"].startswith("甲路1号") and "1234" not in item["address"]

@@ -520,13 +520,32 @@ def _run_summary(row, result: dict) -> dict:
 FIGURES = ("households", "people", "vulnerable_households")
 
 
-def _result_for(session: Session, scope: Scope, row) -> dict:
-    """A stored run's figures as ``scope`` may see them: for a reader limited to some grids,
+@dataclass(frozen=True)
+class _ReaderLimits:
+    """What a reader limited to some grids may see of stored runs: their grids' codes and the
+    hazards that touch them (None for an unrestricted reader). Read once per request."""
+
+    grid_codes: frozenset[str] | None
+    hazard_ids: frozenset[int] | None
+
+    @classmethod
+    def of(cls, session: Session, scope: Scope) -> _ReaderLimits:
+        if not scope.restricted:
+            return cls(None, None)
+        filter_ = store.HazardFilter(include_retired=True, grid_ids=scope.grid_ids)
+        return cls(
+            frozenset(grid_codes(session, scope.grid_ids)),
+            frozenset(r.id for r in store.hazard_rows(session, filter_)),
+        )
+
+
+def _result_for(limits: _ReaderLimits, row) -> dict:
+    """A stored run's figures as a reader may see them: for a reader limited to some grids,
     only those grids' households count, in the totals and per class as in the grid table."""
     result = {k: v for k, v in row.result.items() if k != "by_grid_class"}
-    if not scope.restricted:
+    codes = limits.grid_codes
+    if codes is None:
         return result
-    codes = grid_codes(session, scope.grid_ids)
     by_grid = [g for g in result.get("by_grid", []) if g.get("grid_code") in codes]
     per_class: dict[str, dict] = {}
     for g in row.result.get("by_grid_class", []):  # runs stored before it have none
@@ -534,7 +553,7 @@ def _result_for(session: Session, scope: Scope, row) -> dict:
             figures = per_class.setdefault(g["hazard_class"], dict.fromkeys(FIGURES, 0))
             for key in FIGURES:
                 figures[key] += g[key] or 0
-    hazards = [h for h in result.get("hazards", []) if h["id"] in _visible_hazards(session, scope)]
+    hazards = [h for h in result.get("hazards", []) if h["id"] in limits.hazard_ids]
     classes = {h["hazard_class"] for h in hazards}
     return result | {
         "hazards": hazards,
@@ -552,17 +571,11 @@ def _result_for(session: Session, scope: Scope, row) -> dict:
     }
 
 
-def _visible_hazards(session: Session, scope: Scope) -> set[int]:
-    filter_ = store.HazardFilter(include_retired=True, grid_ids=scope.grid_ids)
-    return {r.id for r in store.hazard_rows(session, filter_)}
-
-
 def impact_runs(session: Session, hazard_id: int, scope: Scope | None = None) -> list[dict]:
     get_hazard(session, hazard_id, scope)
-    scope = scope or Scope.everything()
+    limits = _ReaderLimits.of(session, scope or Scope.everything())
     return [
-        _run_summary(r, _result_for(session, scope, r))
-        for r in store.impact_runs_of(session, hazard_id)
+        _run_summary(r, _result_for(limits, r)) for r in store.impact_runs_of(session, hazard_id)
     ]
 
 
@@ -602,7 +615,7 @@ def impact_run_view(session: Session, scope: Scope, run_id: int) -> dict:
     row = store.impact_run(session, run_id, scope.grid_ids)
     if row is None:
         raise NotFound(f"No impact run with id {run_id}.")
-    result = _result_for(session, scope, row)
+    result = _result_for(_ReaderLimits.of(session, scope), row)
     household_ids = result.pop("household_ids", [])
     zone = row.zone
     if scope.restricted and zone is not None:

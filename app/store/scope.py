@@ -184,6 +184,7 @@ def _region_params(scope: Scope) -> dict:
     }
 
 
+# The tables a stored row's geometry is read from; the lookup keeps any other name out of the SQL.
 STORED_GEOMETRY = {"hazards": "hazards", "sites": "sites"}
 
 
